@@ -1,0 +1,223 @@
+"""Typed options and results of the Clickatell client."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Self
+
+from .const import (
+    MAX_CREDITS_VALUES,
+    MAX_MESSAGE_PARTS_LIMIT,
+    MAX_SCHEDULE_DAYS,
+    MAX_VALIDITY_MINUTES,
+)
+from .exceptions import ClickatellInvalidRequestError
+
+_ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}")
+_NUMERIC_SENDER = re.compile(r"\+?\d{1,15}")
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+
+
+def _check(condition: bool, option: str, problem: str) -> None:
+    if not condition:
+        raise ClickatellInvalidRequestError(f"Invalid option {option}: {problem}")
+
+
+def _in_range(value: int | None, option: str, low: int, high: int) -> None:
+    if value is not None:
+        _check(
+            not isinstance(value, bool) and low <= value <= high,
+            option,
+            f"must be {low} to {high}",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendOptions:
+    """The feature parameters of seed 001 section 8 and seed 003.
+
+    Every option is None when not set, and then not sent: the account's
+    defaults apply. The API's parameter names are given beside each field.
+    """
+
+    sender: str | None = None  # from
+    client_message_id: str | None = None  # clientMessageId
+    scheduled_delivery_time: datetime | None = None  # scheduledDeliveryTime
+    validity_period: int | None = None  # validityPeriod, minutes
+    unicode: bool | None = None  # unicode; None lets the client decide from the text
+    charset: str | None = None  # charset (Platform)
+    binary: bool | None = None  # binary; the text is then hex data
+    udh: str | None = None  # udh / userDataHeader, hex
+    max_message_parts: int | None = None  # maxMessageParts
+    callback: int | None = None  # callback, 0-7
+    user_priority_queue: int | None = None  # userPriorityQueue, 1-3
+    escalate: bool | None = None  # escalate
+    max_credits: float | None = None  # maxCredits
+    message_type: str | None = None  # type
+    mo: bool | None = None  # mo
+    required_features: int | None = None  # requiredFeatures
+    bypass_dnc_check: bool | None = None  # bypassDNCCheck
+
+    def __post_init__(self) -> None:
+        """Refuse values the API would refuse, naming the option."""
+        if self.sender is not None:
+            _check(
+                bool(
+                    _NUMERIC_SENDER.fullmatch(self.sender)
+                    or _ALPHANUMERIC_SENDER.fullmatch(self.sender)
+                ),
+                "sender",
+                "a number of up to 15 digits or up to 11 letters and digits",
+            )
+        if self.client_message_id is not None:
+            _check(
+                0 < len(self.client_message_id) <= 64  # noqa: PLR2004
+                and not any(char.isspace() for char in self.client_message_id),
+                "client_message_id",
+                "1 to 64 characters without spaces (code 120)",
+            )
+        if self.scheduled_delivery_time is not None:
+            when = self.scheduled_delivery_time
+            _check(when.tzinfo is not None, "scheduled_delivery_time", "needs a time zone")
+            _check(
+                when <= datetime.now(UTC) + timedelta(days=MAX_SCHEDULE_DAYS),
+                "scheduled_delivery_time",
+                f"at most {MAX_SCHEDULE_DAYS} days ahead",
+            )
+        _in_range(self.validity_period, "validity_period", 1, MAX_VALIDITY_MINUTES)
+        _in_range(self.max_message_parts, "max_message_parts", 1, MAX_MESSAGE_PARTS_LIMIT)
+        _in_range(self.callback, "callback", 0, 7)
+        _in_range(self.user_priority_queue, "user_priority_queue", 1, 3)
+        _in_range(self.required_features, "required_features", 0, 0xFFFF)
+        if self.udh is not None:
+            _check(bool(_HEX.fullmatch(self.udh)), "udh", "hexadecimal bytes")
+        if self.max_credits is not None:
+            _check(
+                float(self.max_credits) in MAX_CREDITS_VALUES,
+                "max_credits",
+                "one of " + ", ".join(f"{value:g}" for value in sorted(MAX_CREDITS_VALUES)),
+            )
+        for name in ("charset", "message_type"):
+            value = getattr(self, name)
+            _check(value is None or bool(value.strip()), name, "must not be empty")
+
+    def merged(self, overrides: SendOptions | None) -> SendOptions:
+        """These options with every option set in `overrides` taking precedence."""
+        if overrides is None:
+            return self
+        changes = {
+            item.name: getattr(overrides, item.name)
+            for item in fields(overrides)
+            if getattr(overrides, item.name) is not None
+        }
+        return replace(self, **changes)
+
+    def set_options(self) -> dict[str, Any]:
+        """The options that are set, by field name."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Build options from field names (as service calls and config files give them)."""
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ClickatellInvalidRequestError(f"Unknown option(s): {', '.join(unknown)}")
+        return cls(**data)
+
+
+class Encoding(StrEnum):
+    """How the text travels over the air."""
+
+    GSM7 = "GSM-7"
+    UCS2 = "UCS-2"
+    BINARY = "8-bit"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessagePlan:
+    """What the network will make of a text: encoding, size and parts."""
+
+    text: str
+    encoding: Encoding
+    length: int  # septets (GSM-7), UTF-16 code units (UCS-2) or bytes (binary)
+    parts: int
+    truncated: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageResult:
+    """What the API said about one recipient."""
+
+    to: str
+    accepted: bool
+    api_message_id: str | None = None
+    error_code: str | None = None
+    error_description: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendResult:
+    """Per-recipient results of a send, with the plan the text was sent under."""
+
+    messages: tuple[MessageResult, ...]
+    plan: MessagePlan
+    requests: int
+    client_message_id: str | None = None
+
+    @property
+    def accepted(self) -> tuple[MessageResult, ...]:
+        """Recipients the API accepted."""
+        return tuple(message for message in self.messages if message.accepted)
+
+    @property
+    def rejected(self) -> tuple[MessageResult, ...]:
+        """Recipients the API refused, each with its error."""
+        return tuple(message for message in self.messages if not message.accepted)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly view, for service responses and the command line."""
+        return {
+            "messages": [asdict(message) for message in self.messages],
+            "accepted": len(self.accepted),
+            "rejected": len(self.rejected),
+            "parts": self.plan.parts,
+            "encoding": self.plan.encoding.value,
+            "truncated": self.plan.truncated,
+            "requests": self.requests,
+            "client_message_id": self.client_message_id,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Balance:
+    """Credits left on the account."""
+
+    balance: float
+    currency: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Coverage:
+    """Whether a number can be reached, and the lowest charge of one part."""
+
+    destination: str
+    routable: bool
+    minimum_charge: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopResult:
+    """Outcome of an attempt to stop a message."""
+
+    api_message_id: str
+    status: str
+    description: str | None = None
+    stopped: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Status 006 is "User cancelled message delivery"."""
+        object.__setattr__(self, "stopped", self.status == "006")
