@@ -1,0 +1,1 @@
+"""Tests of the Clickatell simulator, over loopback with a plain aiohttp session."""
