@@ -237,3 +237,17 @@ async def test_run_forever_serves_until_cancelled(session: aiohttp.ClientSession
         await task
     with pytest.raises(RuntimeError):
         _ = simulator.root_url
+
+
+async def test_header_lookup_ignores_case(
+    simulator: Simulator, session: aiohttp.ClientSession
+) -> None:
+    async with session.get(
+        simulator.base_url("rest") + "/account/balance",
+        headers={**rest_headers(), "x-trace": "abc"},
+    ) as response:
+        assert response.status == 200
+    recorded = simulator.requests[-1]
+    assert recorded.header("X-TRACE") == "abc"
+    assert recorded.header("x-version") == "1"
+    assert recorded.header("X-Missing") is None

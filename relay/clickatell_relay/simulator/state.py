@@ -66,7 +66,11 @@ class Account:
 class RecordedRequest:
     """One API request as received, with the status it was answered with.
 
-    `status` is 0 for a request whose connection was dropped without an answer.
+    `headers` keeps the names as aiohttp's parser gives them: as sent, except
+    well-known names (Authorization, Content-Type ...), which it spells
+    canonically; `header()` looks a name up in any case. A repeated header is
+    joined with ", ". `status` is 0 for a request whose connection was dropped
+    without an answer.
     """
 
     method: str
@@ -77,6 +81,11 @@ class RecordedRequest:
     status: int
     flavour: str | None
     time: datetime
+
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever the case of its name."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
 
     def to_json(self) -> dict[str, Any]:
         """The request for the control API."""
