@@ -73,6 +73,9 @@ Choices where the contract page is silent:
   errorCode/error/errorDescription (JSON or XML) on /messages.
 - Paths outside the three APIs and /_sim/ answer a plain 404 and are recorded
   with flavour None; only faults for every flavour (flavours=None) touch them.
+- `drop` closes the connection of one request per count. aiohttp's client
+  (3.14 here) retries an idempotent request (GET, DELETE) once after a dropped
+  connection, so a GET client sees `drop` only with count=2 or more.
 - A request whose connection was dropped is recorded with status 0. `reset`
   keeps the account and messages_per_second (the bucket is refilled).
 - XML bodies that declare a DTD or entities are malformed (100).
