@@ -219,7 +219,7 @@ async def test_http_options_use_the_http_api_names(
         "msg_callback": "3",
         "queue": "2",
         "escalate": "0",
-        "max_credits": "2.0",
+        "max_credits": "2",
         "msg_type": "SMS_TEXT",
         "mo": "0",
         "req_feat": "1",
@@ -309,6 +309,7 @@ async def test_batches_never_exceed_the_limit(
     simulator: Simulator,
     make_client: ClientFactory,
 ) -> None:
+    simulator.account.balance = Decimal(recipients)  # one credit each outside 279991/1999
     numbers = [f"27999{index:05d}" for index in range(recipients)]
     result = await make_client(setup, max_batch_size=batch).send(numbers, "Fan-out")
     assert result.requests == len(sizes)

@@ -41,14 +41,16 @@ def normalize_number(number: str, default_region: str | None = None) -> str:
     if _TEST_RANGE.fullmatch(digits):
         return digits
     region = default_region.upper() if default_region else None
-    candidates = [compact] if compact.startswith("+") else []
-    if not compact.startswith("+"):
-        national_first = region is not None and digits.startswith("0")
-        international = "+" + digits
-        candidates = [compact, international] if national_first else [international, compact]
+    if compact.startswith("+"):
+        candidates = [compact]
+    elif region is None:
+        candidates = ["+" + digits]  # the API's own form: international without "+"
+    else:
+        # With a default region, a number without "+" or "00" is first read as
+        # national ("2015550123" in the US), then as international.
+        candidates = [compact, "+" + digits]
     for candidate in candidates:
-        usable = candidate.startswith("+") or region is not None
-        if usable and (normalized := _parse_valid(candidate, region)) is not None:
+        if (normalized := _parse_valid(candidate, region)) is not None:
             return normalized
     raise ClickatellInvalidRecipientError([number])
 

@@ -148,7 +148,8 @@ class Simulator:
         """Listen on host:port; port 0 picks a free one (see `root_url`)."""
         if self._runner is not None:
             raise RuntimeError("the simulator is already running")
-        runner = web.AppRunner(self.make_app(), shutdown_timeout=1.0)
+        # No access log: the HTTP API carries the password in its query string.
+        runner = web.AppRunner(self.make_app(), shutdown_timeout=1.0, access_log=None)
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port)
