@@ -69,7 +69,7 @@ async def simulator() -> AsyncIterator[Simulator]:
     await sim.stop()
 
 
-def credentials(api: ApiFlavour) -> dict[str, str]:
+def credentials(api: ApiFlavour) -> dict[str, Any]:
     """The simulator account's credentials for a flavour."""
     if api is ApiFlavour.HTTP:
         return {"username": USERNAME, "password": PASSWORD, "api_id": API_ID}

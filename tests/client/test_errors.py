@@ -24,6 +24,7 @@ from aioclickatell import (
     ClickatellServiceUnavailableError,
     ClickatellTimeoutError,
     ClickatellUnsupportedError,
+    HttpMethod,
     Operation,
 )
 from clickatell_relay.simulator import Simulator
@@ -145,7 +146,7 @@ async def test_unreachable_api_is_a_connection_error_without_the_password() -> N
     client = ClickatellClient(
         api=ApiFlavour.HTTP,
         base_url="http://127.0.0.1:9",  # discard port: nothing listens
-        http_method="GET",
+        http_method=HttpMethod.GET,
         **credentials(ApiFlavour.HTTP),
     )
     async with client:
