@@ -37,7 +37,8 @@ async def test_an_own_session_is_created_lazily_and_closed(simulator: Simulator)
         await client.balance()
         session = own_session(client)
         assert session is not None
-        assert not session.closed
+        open_inside = not session.closed
+    assert open_inside
     assert session.closed
     assert own_session(client) is None
 
