@@ -1,0 +1,595 @@
+"""From the queue to Clickatell: claim -> batch -> limit -> send -> record.
+
+One loop claims batches (one text, one client message ID, up to the
+flavour's batch size; highest priority first), checks them against the
+per-recipient caps and the daily budget, waits for the rate limiters, and
+hands them to at most `limits.concurrency` send tasks. Each send is exactly
+one API request through the shared client; its per-recipient results are
+recorded in one transaction.
+
+Errors, and what happens to the batch (it always stays queued unless said):
+
+* 429 / code 130: wait `Retry-After` (or the backoff) before any request.
+* 503 / 901, timeouts, connection errors, unreadable answers: capped
+  exponential backoff with jitter, reset by the next success.
+* 402 / 301 (no credit) and refused credentials: sending pauses (status
+  `paused`), the balance is checked every `limits.balance_check_interval`,
+  and sending resumes when there is credit.
+* A recipient the API refuses permanently (invalid, blocked, opted out...):
+  dead-lettered with the API's code, never retried. A request the API
+  refuses as invalid: every recipient dead-lettered with the code.
+* Per-recipient cap reached: dead-lettered (`recipient_cap`) or held until
+  the hour has room, as `limits.per_recipient_overflow` says.
+* Daily credit budget spent: sending pauses until midnight UTC.
+* Older than `queue.max_age` without being sent: dead-lettered (`expired`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from aiolimiter import AsyncLimiter
+
+from aioclickatell import (
+    ClickatellAuthenticationError,
+    ClickatellDestinationError,
+    ClickatellError,
+    ClickatellInvalidRequestError,
+    ClickatellPaymentRequiredError,
+    ClickatellRateLimitError,
+    Operation,
+    Overflow,
+    SendOptions,
+    plan_message,
+)
+
+from .payload import Reason
+from .store import Batch, DigestItem, NewDeadLetter, NewSms, Store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from aioclickatell import ClickatellClient, SendResult
+
+    from .config import RelayConfig, RouteConfig
+    from .status import Health
+
+_LOGGER = logging.getLogger(__name__)
+
+# Per-recipient error codes that say "not now" rather than "never".
+TRANSIENT_RECIPIENT_CODES: Final = frozenset({"130", "301", "901", "18", "19", "20", "43"})
+HOUR: Final = 3600.0
+MAINTENANCE_INTERVAL: Final = 10.0
+PRUNE_INTERVAL: Final = 600.0
+ERROR_DETAIL_LIMIT: Final = 300
+
+
+class Backoff:
+    """Capped exponential backoff with jitter; `reset` after a success."""
+
+    def __init__(self, initial: float, maximum: float, rng: random.Random | None = None) -> None:
+        """Start at `initial` seconds, double up to `maximum`."""
+        self.initial = initial
+        self.maximum = maximum
+        self.failures = 0
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+
+    def next(self) -> float:
+        """The next delay: half fixed, half random, so many relays do not retry in step."""
+        ceiling = min(self.maximum, self.initial * (2 ** min(self.failures, 32)))
+        self.failures += 1
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    def reset(self) -> None:
+        """Start again from the initial delay."""
+        self.failures = 0
+
+
+def digest_group_key(route: str, recipients: Sequence[str]) -> str:
+    """One digest group per route and set of recipients."""
+    fingerprint = hashlib.blake2b(",".join(sorted(recipients)).encode(), digest_size=8)
+    return f"{route}:{fingerprint.hexdigest()}"
+
+
+def fold_digest(items: Sequence[DigestItem], max_parts: int) -> tuple[str, list[DigestItem]]:
+    """Fold alerts into one text of at most `max_parts` parts; the items it holds.
+
+    The oldest alerts go first; those that do not fit wait for the next digest.
+    """
+    taken: list[DigestItem] = []
+    text = ""
+    for item in items:
+        lines = [entry.text for entry in [*taken, item]]
+        candidate = lines[0] if len(lines) == 1 else f"[{len(lines)} alerts]\n" + "\n".join(lines)
+        try:
+            plan_message(candidate, max_parts=max_parts, overflow=Overflow.REFUSE)
+        except ClickatellError:
+            if taken:
+                break
+            # A single alert always fits: the payload check used the same maximum.
+            candidate = item.text
+        taken.append(item)
+        text = candidate
+    return text, taken
+
+
+def next_midnight_utc(now: float) -> float:
+    """When the daily budget starts again."""
+    today = datetime.fromtimestamp(now, UTC).date()
+    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
+    return tomorrow.timestamp()
+
+
+def new_client_message_id() -> str:
+    """An idempotency key for the API: 32 hex digits."""
+    return uuid.uuid4().hex
+
+
+class Dispatcher:
+    """Sends what the queue holds, within every limit."""
+
+    def __init__(
+        self,
+        *,
+        config: RelayConfig,
+        store: Store,
+        client: ClickatellClient,
+        health: Health,
+        on_change: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Wire the dispatcher to its store, client and health record."""
+        self._config = config
+        self._limits = config.limits
+        self._store = store
+        self._client = client
+        self._health = health
+        self._on_change = on_change or (lambda: None)
+        self._clock = clock
+        self._routes: dict[str, RouteConfig] = {route.name: route for route in config.routes}
+        self._requests = AsyncLimiter(self._limits.requests_per_second, 1)
+        self._messages = AsyncLimiter(self._limits.messages_per_second, 1)
+        self._message_chunk = max(1, int(self._limits.messages_per_second))
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._in_flight_recipients: dict[str, int] = {}
+        self._slots = asyncio.Semaphore(self._limits.concurrency)
+        self._hold_until = 0.0
+        self._backoff = Backoff(self._limits.backoff_initial, self._limits.backoff_max)
+        self._last_maintenance = 0.0
+        self._last_prune = 0.0
+        self._last_balance = 0.0
+        self.requests_sent = 0
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        """SMS handed to the API and not yet recorded."""
+        return len(self._in_flight)
+
+    # The loop --------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set; then let the requests in flight finish."""
+        sends: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                delay = await self._step(sends)
+                if delay is None:
+                    continue
+                await self._sleep(stop, delay)
+        finally:
+            if sends:
+                _LOGGER.info("Waiting for %d request(s) in flight", len(sends))
+                _done, pending = await asyncio.wait(
+                    sends, timeout=self._config.clickatell.request_timeout + 5
+                )
+                for task in pending:
+                    task.cancel()  # their rows were never marked: they stay queued
+
+    async def _sleep(self, stop: asyncio.Event, delay: float) -> None:
+        self._wake.clear()
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waits, timeout=max(delay, 0.0), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+
+    async def _step(self, sends: set[asyncio.Task[None]]) -> float | None:
+        """One turn of the loop; how long to wait before the next, or None for at once."""
+        now = self._clock()
+        if now - self._last_maintenance >= MAINTENANCE_INTERVAL:
+            self._last_maintenance = now
+            await self._maintenance(now)
+        next_digest = await self._flush_digests(now)
+        if self._hold_until > now:
+            if self._health.paused and now - self._last_balance >= self._limits.balance_check_interval:
+                await self._check_balance(resume=True)
+            return min(self._hold_until - now, self._limits.poll_interval)
+        if self._health.paused:
+            self._health.resume()
+            self._on_change()
+        if self._slots.locked():
+            return self._limits.poll_interval
+        batch = await self._store.call(
+            self._store.claim,
+            limit=self._client.max_batch_size,
+            exclude=frozenset(self._in_flight),
+            now=now,
+        )
+        if batch is None:
+            due = await self._store.call(self._store.next_due, exclude=frozenset(self._in_flight))
+            candidates = [self._limits.poll_interval]
+            if due is not None and due > now:
+                candidates.append(due - now)
+            if next_digest is not None:
+                candidates.append(max(next_digest - now, 0.01))
+            return min(candidates)
+        batch = await self._apply_caps(batch, now)
+        if batch is None:
+            return None
+        if not await self._within_budget(batch, now):
+            return None
+        await self._slots.acquire()
+        self._claim(batch)
+        try:
+            await self._requests.acquire()
+            remaining = len(batch.recipients)
+            while remaining > 0:
+                chunk = min(remaining, self._message_chunk)
+                await self._messages.acquire(chunk)
+                remaining -= chunk
+        except BaseException:
+            self._release(batch)
+            raise
+        task = asyncio.create_task(self._send(batch), name=f"send-{batch.client_message_id[:8]}")
+        sends.add(task)
+        task.add_done_callback(sends.discard)
+        return None
+
+    def _claim(self, batch: Batch) -> None:
+        self._in_flight.update(batch.ids)
+        for recipient in batch.recipients:
+            self._in_flight_recipients[recipient] = self._in_flight_recipients.get(recipient, 0) + 1
+
+    def _release(self, batch: Batch) -> None:
+        self._in_flight.difference_update(batch.ids)
+        for recipient in batch.recipients:
+            left = self._in_flight_recipients.get(recipient, 0) - 1
+            if left > 0:
+                self._in_flight_recipients[recipient] = left
+            else:
+                self._in_flight_recipients.pop(recipient, None)
+        self._slots.release()
+
+    # Limits before sending -----------------------------------------------------------
+
+    async def _apply_caps(self, batch: Batch, now: float) -> Batch | None:
+        """Drop (or hold) recipients over their hourly cap; the rest of the batch."""
+        cap = self._limits.per_recipient_per_hour
+        if cap is None:
+            return batch
+        history = await self._store.call(self._store.sent_since, batch.recipients, now - HOUR)
+        keep: list[int] = []
+        over: list[tuple[int, str, float]] = []
+        for row_id, recipient in zip(batch.ids, batch.recipients, strict=True):
+            sent = history.get(recipient, [])
+            if len(sent) + self._in_flight_recipients.get(recipient, 0) < cap:
+                keep.append(row_id)
+            else:
+                free_at = (sent[0] + HOUR) if sent else now + 60
+                over.append((row_id, recipient, free_at))
+        if not over:
+            return batch
+        if self._limits.per_recipient_overflow == "hold":
+            for row_id, _recipient, free_at in over:
+                await self._store.call(
+                    self._store.hold, [row_id], max(free_at, now + 1), "per-recipient cap"
+                )
+        else:
+            dead = [
+                (
+                    row_id,
+                    NewDeadLetter(
+                        reason=Reason.RECIPIENT_CAP,
+                        detail=f"{cap} SMS in the last hour already",
+                        topic=batch.topic,
+                        route=batch.route,
+                        recipient=recipient,
+                        text=batch.text,
+                        client_message_id=batch.client_message_id,
+                    ),
+                )
+                for row_id, recipient, _free_at in over
+            ]
+            await self._store.call(self._store.record_results, dead=dead, now=now)
+            _LOGGER.warning("%d SMS over the per-recipient cap dead-lettered", len(dead))
+        self._on_change()
+        if not keep:
+            return None
+        kept = set(keep)
+        pairs = [
+            (row_id, recipient)
+            for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
+            if row_id in kept
+        ]
+        return Batch(
+            ids=tuple(row_id for row_id, _ in pairs),
+            recipients=tuple(recipient for _, recipient in pairs),
+            client_message_id=batch.client_message_id,
+            text=batch.text,
+            route=batch.route,
+            topic=batch.topic,
+            priority=batch.priority,
+            options=batch.options,
+            max_parts=batch.max_parts,
+            created_at=batch.created_at,
+            attempts=batch.attempts,
+        )
+
+    def _parts(self, batch: Batch) -> int:
+        try:
+            return self._client.plan(batch.text, self._options(batch)).parts
+        except ClickatellError:
+            return batch.max_parts
+
+    async def _within_budget(self, batch: Batch, now: float) -> bool:
+        budget = self._limits.daily_credit_budget
+        spent = await self._store.call(self._store.credits_spent, now)
+        self._health.credits_today = spent
+        if budget is None:
+            return True
+        cost = self._parts(batch) * len(batch.recipients) * self._limits.credits_per_part
+        if spent + cost <= budget:
+            return True
+        self._hold_until = next_midnight_utc(now)
+        self._health.pause(f"daily credit budget of {budget:g} spent")
+        _LOGGER.warning("Daily credit budget spent (%.2f of %g); pausing until midnight UTC", spent, budget)
+        self._on_change()
+        return False
+
+    # Sending -----------------------------------------------------------------------------
+
+    def _options(self, batch: Batch) -> SendOptions:
+        return SendOptions.from_dict(
+            {**batch.options, "client_message_id": batch.client_message_id}
+        )
+
+    async def _send(self, batch: Batch) -> None:
+        try:
+            try:
+                options = self._options(batch)
+                result = await self._client.send_batch(list(batch.recipients), batch.text, options)
+            except ClickatellError as error:
+                await self._failed(batch, error)
+            else:
+                await self._record(batch, result)
+        except Exception:  # a bug must not stop the relay; the rows stay queued
+            _LOGGER.exception("Unexpected error sending batch %s", batch.client_message_id)
+            self._hold_until = max(self._hold_until, self._clock() + self._backoff.next())
+        finally:
+            self._release(batch)
+            self._on_change()
+            self._wake.set()
+
+    async def _record(self, batch: Batch, result: SendResult) -> None:
+        self.requests_sent += 1
+        by_number = {message.to: message for message in result.messages}
+        sent: list[tuple[int, str | None]] = []
+        dead: list[tuple[int, NewDeadLetter]] = []
+        retry: list[int] = []
+        for row_id, recipient in zip(batch.ids, batch.recipients, strict=True):
+            message = by_number.get(recipient)
+            if message is None:
+                retry.append(row_id)  # the answer did not mention it: try again
+            elif message.accepted:
+                sent.append((row_id, message.api_message_id))
+            elif message.error_code in TRANSIENT_RECIPIENT_CODES:
+                retry.append(row_id)
+            else:
+                dead.append(
+                    (
+                        row_id,
+                        NewDeadLetter(
+                            reason=Reason.REJECTED,
+                            detail=message.error_description or "refused by the API",
+                            code=message.error_code,
+                            topic=batch.topic,
+                            route=batch.route,
+                            recipient=recipient,
+                            text=batch.text,
+                            client_message_id=batch.client_message_id,
+                        ),
+                    )
+                )
+        now = self._clock()
+        credits = result.plan.parts * len(sent) * self._limits.credits_per_part
+        await self._store.call(
+            self._store.record_results,
+            sent=sent,
+            dead=dead,
+            retry=retry,
+            retry_at=now + self._limits.backoff_initial,
+            error="recipient not accepted this time" if retry else None,
+            credits=credits,
+            failed=len(retry),
+            now=now,
+        )
+        self._backoff.reset()
+        _LOGGER.info(
+            "Request %s: %d accepted, %d dead-lettered, %d to retry (%d part(s), route %s)",
+            batch.client_message_id,
+            len(sent),
+            len(dead),
+            len(retry),
+            result.plan.parts,
+            batch.route,
+        )
+
+    async def _failed(self, batch: Batch, error: ClickatellError) -> None:
+        now = self._clock()
+        detail = str(error)[:ERROR_DETAIL_LIMIT]
+        self._health.error(detail)
+        if isinstance(error, ClickatellInvalidRequestError | ClickatellDestinationError):
+            reason = (
+                Reason.REJECTED
+                if isinstance(error, ClickatellDestinationError)
+                else Reason.INVALID_REQUEST
+            )
+            dead = [
+                (
+                    row_id,
+                    NewDeadLetter(
+                        reason=reason,
+                        detail=error.description or detail,
+                        code=error.code,
+                        topic=batch.topic,
+                        route=batch.route,
+                        recipient=recipient,
+                        text=batch.text,
+                        client_message_id=batch.client_message_id,
+                    ),
+                )
+                for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
+            ]
+            await self._store.call(self._store.record_results, dead=dead, now=now)
+            _LOGGER.warning("Request refused, %d SMS dead-lettered: %s", len(dead), detail)
+            return
+        if isinstance(error, ClickatellRateLimitError):
+            wait = error.retry_after if error.retry_after is not None else self._backoff.next()
+            _LOGGER.warning("Rate limited by the API; waiting %.1fs", wait)
+        elif isinstance(error, ClickatellPaymentRequiredError | ClickatellAuthenticationError):
+            wait = self._limits.balance_check_interval
+            what = "no credit" if isinstance(error, ClickatellPaymentRequiredError) else "credentials refused"
+            self._health.pause(what)
+            self._last_balance = now
+            _LOGGER.error("Sending paused (%s): %s", what, detail)
+        else:
+            wait = self._backoff.next()
+            _LOGGER.warning("Send failed (%s); retrying in %.1fs", detail, wait)
+        self._hold_until = max(self._hold_until, now + wait)
+        await self._store.call(
+            self._store.record_results,
+            retry=batch.ids,
+            retry_at=now,
+            error=detail,
+            failed=len(batch.ids),
+            now=now,
+        )
+
+    # Upkeep ---------------------------------------------------------------------------------
+
+    async def _check_balance(self, *, resume: bool) -> None:
+        self._last_balance = self._clock()
+        if not self._client.supports(Operation.BALANCE):
+            if resume:
+                self._hold_until = 0.0
+            return
+        try:
+            balance = await self._client.balance()
+        except ClickatellError as error:
+            self._health.error(f"balance: {error}"[:ERROR_DETAIL_LIMIT])
+            return
+        self._health.balance = balance.balance
+        self._health.currency = balance.currency
+        if resume and balance.balance > 0 and self._health.pause_reason in {
+            "no credit",
+            "credentials refused",
+        }:
+            _LOGGER.info("Balance is %.2f again; resuming", balance.balance)
+            self._hold_until = 0.0
+        self._on_change()
+
+    async def _maintenance(self, now: float) -> None:
+        expired = await self._store.call(
+            self._store.expired, max_age=self._config.queue.max_age, now=now
+        )
+        expired = [batch for batch in expired if not set(batch.ids) & self._in_flight]
+        if expired:
+            dead = [
+                (
+                    batch.ids[0],
+                    NewDeadLetter(
+                        reason=Reason.EXPIRED,
+                        detail=f"not sent within {self._config.queue.max_age:g}s",
+                        topic=batch.topic,
+                        route=batch.route,
+                        recipient=batch.recipients[0],
+                        text=batch.text,
+                        client_message_id=batch.client_message_id,
+                    ),
+                )
+                for batch in expired
+            ]
+            await self._store.call(self._store.record_results, dead=dead, now=now)
+            _LOGGER.warning("%d SMS expired unsent and were dead-lettered", len(dead))
+            self._on_change()
+        if now - self._last_prune >= PRUNE_INTERVAL:
+            self._last_prune = now
+            await self._store.call(
+                self._store.prune, retention=self._config.queue.retention, now=now
+            )
+        if not self._health.paused and now - self._last_balance >= self._limits.balance_check_interval:
+            await self._check_balance(resume=False)
+
+    async def _flush_digests(self, now: float) -> float | None:
+        """Fold the digest groups that are due; when the next one will be."""
+        groups = await self._store.call(self._store.digest_groups)
+        next_due: float | None = None
+        for group in groups:
+            route = self._routes.get(group.route)
+            wait = route.digest.wait if route and route.digest else 0.0
+            interval = route.digest.interval if route and route.digest else 0.0
+            due = group.first_at + wait
+            if group.last_flush is not None:
+                due = max(due, group.last_flush + interval)
+            if due > now:
+                next_due = due if next_due is None else min(next_due, due)
+                continue
+            items = await self._store.call(self._store.digest_items, group.group_key)
+            if not items:
+                continue
+            max_parts = route.max_parts if route else items[0].max_parts
+            text, taken = fold_digest(items, max_parts)
+            sms = NewSms(
+                client_message_id=new_client_message_id(),
+                recipients=items[0].recipients,
+                text=text,
+                route=group.route,
+                topic=taken[-1].topic,
+                priority=max(item.priority for item in taken),
+                options=taken[0].options,
+                max_parts=max_parts,
+            )
+            await self._store.call(
+                self._store.fold_digest,
+                group_key=group.group_key,
+                item_ids=[item.id for item in taken],
+                sms=sms,
+                now=now,
+            )
+            _LOGGER.info("Digest %s: %d alert(s) folded into one SMS", group.route, len(taken))
+            if len(taken) < len(items) and interval > 0:
+                later = now + interval
+                next_due = later if next_due is None else min(next_due, later)
+            self._on_change()
+        return next_due
+
+
+async def sleep_until_stopped(stop: asyncio.Event, delay: float) -> None:
+    """Sleep `delay` seconds, or less if `stop` is set."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(delay):
+            await stop.wait()

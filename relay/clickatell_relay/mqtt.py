@@ -1,0 +1,447 @@
+"""Our MQTT adapter: paho-mqtt 2.x on the asyncio loop. The only module that imports paho.
+
+paho does the protocol; the event loop does the I/O, through paho's socket
+callbacks (as Home Assistant's MQTT client does): the loop watches the socket
+and calls `loop_read`/`loop_write`, a small task calls `loop_misc` for
+keepalives. The blocking `connect` (DNS, TCP, TLS handshake) runs in a worker
+thread, so callbacks it triggers are handed to the loop thread-safely.
+
+What the relay needs from MQTT, and nothing more:
+
+* a persistent session: a fixed client ID and, with MQTT 5, `clean_start=False`
+  plus a session expiry interval (with 3.1.1, `clean_session=False`), so QoS 1
+  alerts published while the relay is away wait for it at the broker;
+* `manual_ack=True`: a message is acknowledged only when the relay calls
+  `ack()`, after the alert is committed to the queue. An ack for a message
+  of an earlier connection is dropped (the broker redelivers that message);
+* received messages in bursts (`next_burst`), so a burst is one transaction;
+* a last will, TLS and credentials; publishing with QoS 1 that can wait for
+  the broker's PUBACK.
+
+One `MqttConnection` is one connection: the supervisor makes a new one for
+every attempt, so no state of a dead connection leaks into the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+if TYPE_CHECKING:
+    import socket
+
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    from .config import MqttConfig
+
+_LOGGER = logging.getLogger(__name__)
+MISC_INTERVAL: Final = 1.0
+_CLOSED: Final = object()
+T = TypeVar("T")
+
+
+class MqttError(Exception):
+    """The broker could not be reached, refused us, or the connection broke."""
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    """What the broker publishes for us when we vanish."""
+
+    topic: str
+    payload: str
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """A received message; acknowledge it with `MqttConnection.ack` once it is safe."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    mid: int
+    dup: bool
+    retain: bool
+    connection: int  # which connection received it
+
+
+_connection_ids = iter(range(1, 1 << 62))
+
+
+class MqttConnection:
+    """One connection to the broker, driven by the running event loop."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        *,
+        will: Will | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        """Prepare the client; nothing touches the network until `connect`."""
+        self._config = config
+        self.id = next(_connection_ids)
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._v5 = config.protocol == "5"
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or config.client_id,
+            clean_session=None if self._v5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
+            reconnect_on_failure=False,
+            manual_ack=True,
+        )
+        self._client.enable_logger(_LOGGER)
+        if config.username:
+            self._client.username_pw_set(config.username, config.password)
+        if config.tls.enabled:
+            self._client.tls_set(
+                ca_certs=config.tls.ca_certs,
+                certfile=config.tls.certfile,
+                keyfile=config.tls.keyfile,
+                cert_reqs=ssl.CERT_NONE if config.tls.insecure else ssl.CERT_REQUIRED,
+            )
+            self._client.tls_insecure_set(config.tls.insecure)
+        if will is not None:
+            self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_publish = self._on_publish
+        self._client.on_socket_open = self._on_socket_open
+        self._client.on_socket_close = self._on_socket_close
+        self._client.on_socket_register_write = self._on_socket_register_write
+        self._client.on_socket_unregister_write = self._on_socket_unregister_write
+        self._connected: asyncio.Future[bool] = self._loop.create_future()
+        self._closed: asyncio.Future[str] = self._loop.create_future()
+        self._messages: asyncio.Queue[IncomingMessage | object] = asyncio.Queue()
+        self._subscribes: dict[int, asyncio.Future[list[int]]] = {}
+        self._publishes: dict[int, asyncio.Future[None]] = {}
+        self._misc_task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+        self.session_present = False
+
+    # Connection -------------------------------------------------------------------
+
+    async def connect(self, timeout: float = 30.0) -> None:
+        """Connect and wait for the broker's CONNACK; raise MqttError on failure."""
+        config = self._config
+        connect: Any
+        if self._v5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = int(config.session_expiry)
+            connect = functools.partial(
+                self._client.connect,
+                config.host,
+                config.port,
+                int(config.keepalive),
+                clean_start=False,
+                properties=properties,
+            )
+        else:
+            connect = functools.partial(
+                self._client.connect, config.host, config.port, int(config.keepalive)
+            )
+        try:
+            async with asyncio.timeout(timeout):
+                await self._loop.run_in_executor(None, connect)
+                await self._connected
+        except (OSError, ssl.SSLError, ValueError) as error:
+            self._abort()
+            raise MqttError(f"cannot connect to {config.host}:{config.port}: {error}") from None
+        except TimeoutError:
+            self._abort()
+            raise MqttError(f"no answer from {config.host}:{config.port} in {timeout:g}s") from None
+        except MqttError:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._client.disconnect()
+        self._cleanup_socket()
+        if not self._closed.done():
+            self._closed.set_result("connection aborted")
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether the connection is up."""
+        return self._connected.done() and not self._closed.done()
+
+    async def wait_closed(self) -> str:
+        """Wait until the connection ends; the reason."""
+        return await asyncio.shield(self._closed)
+
+    async def disconnect(self, timeout: float = 5.0) -> None:
+        """Say goodbye cleanly (the broker does not publish the will)."""
+        if self._closed.done():
+            return
+        self._client.disconnect()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self.wait_closed()
+        self._abort()
+
+    # Subscribing and receiving -----------------------------------------------------------
+
+    async def subscribe(self, filters: list[str], qos: int = 1, timeout: float = 10.0) -> None:
+        """Subscribe at `qos`; raise MqttError if the broker refuses a filter.
+
+        With MQTT 5, retained messages are not replayed on subscription: a
+        retained "alert" is old state, and resubscribing on every connect
+        would send it again and again.
+        """
+        if not filters:
+            return
+        topics: list[tuple[str, Any]]
+        if self._v5:
+            options = SubscribeOptions(qos=qos, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+            topics = [(item, options) for item in filters]
+        else:
+            topics = [(item, qos) for item in filters]
+        result, mid = self._client.subscribe(topics)
+        if result != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            raise MqttError(f"cannot subscribe: {paho.error_string(result)}")
+        future: asyncio.Future[list[int]] = self._loop.create_future()
+        self._subscribes[mid] = future
+        try:
+            async with asyncio.timeout(timeout):
+                granted = await self._until_closed(future)
+        except TimeoutError:
+            raise MqttError("the broker did not answer the subscription") from None
+        finally:
+            self._subscribes.pop(mid, None)
+        refused = [item for item, code in zip(filters, granted, strict=False) if code >= 0x80]  # noqa: PLR2004
+        if refused:
+            raise MqttError(f"the broker refused the subscription to {', '.join(refused)}")
+
+    async def next_burst(self, linger: float, max_messages: int) -> list[IncomingMessage]:
+        """Wait for a message, then gather what else arrives within `linger` seconds.
+
+        Raises MqttError when the connection is lost.
+        """
+        first = await self._messages.get()
+        if first is _CLOSED:
+            self._messages.put_nowait(_CLOSED)
+            raise MqttError(f"connection lost: {self._closed.result()}")
+        assert isinstance(first, IncomingMessage)  # noqa: S101 - the queue holds nothing else
+        burst = [first]
+        deadline = self._loop.time() + linger
+        while len(burst) < max_messages:
+            if self._messages.empty():
+                remaining = deadline - self._loop.time()
+                if remaining <= 0:
+                    break
+                # Let paho read whatever is already on the socket.
+                await asyncio.sleep(min(remaining, 0.005))
+                continue
+            item = self._messages.get_nowait()
+            if item is _CLOSED:
+                self._messages.put_nowait(_CLOSED)
+                break
+            assert isinstance(item, IncomingMessage)  # noqa: S101
+            burst.append(item)
+        return burst
+
+    def ack(self, message: IncomingMessage) -> bool:
+        """Acknowledge a QoS 1 message; False if its connection is gone (it will be redelivered)."""
+        if message.qos == 0 or message.connection != self.id or not self.is_connected:
+            return False
+        return self._client.ack(message.mid, message.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    # Publishing ------------------------------------------------------------------------------
+
+    def publish_nowait(
+        self, topic: str, payload: str | bytes, *, qos: int = 0, retain: bool = False
+    ) -> int | None:
+        """Queue a publication; its message ID, or None when not connected."""
+        info = self._publish(topic, payload, qos=qos, retain=retain)
+        return None if info is None else info.mid
+
+    def _publish(
+        self, topic: str, payload: str | bytes, *, qos: int, retain: bool
+    ) -> paho.MQTTMessageInfo | None:
+        if not self.is_connected:
+            return None
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return None
+        return info
+
+    async def publish(
+        self,
+        topic: str,
+        payload: str | bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        """Publish and, for QoS 1, wait for the broker's PUBACK; raise MqttError otherwise."""
+        info = self._publish(topic, payload, qos=qos, retain=retain)
+        if info is None:
+            raise MqttError("not connected")
+        if qos == 0 or info.is_published():
+            return
+        mid = info.mid
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._publishes[mid] = future
+        try:
+            async with asyncio.timeout(timeout):
+                await self._until_closed(future)
+        except TimeoutError:
+            raise MqttError(f"no PUBACK for {topic} in {timeout:g}s") from None
+        finally:
+            self._publishes.pop(mid, None)
+
+    async def _until_closed(self, future: asyncio.Future[T]) -> T:
+        closed = asyncio.shield(self._closed)
+        done, _pending = await asyncio.wait({future, closed}, return_when=asyncio.FIRST_COMPLETED)
+        if future in done:
+            return future.result()
+        raise MqttError(f"connection lost: {self._closed.result()}")
+
+    # paho callbacks (on the loop thread, except socket ones during connect) ---------------
+
+    def _on_connect(
+        self,
+        _client: paho.Client,
+        _userdata: object,
+        flags: paho.ConnectFlags,
+        reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        if self._connected.done():
+            return
+        if reason_code.is_failure:
+            self._connected.set_exception(MqttError(f"the broker refused us: {reason_code}"))
+            return
+        self.session_present = bool(flags.session_present)
+        self._connected.set_result(True)
+
+    def _on_disconnect(
+        self,
+        _client: paho.Client,
+        _userdata: object,
+        _flags: paho.DisconnectFlags,
+        reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        reason = str(reason_code)
+        if not self._connected.done():
+            self._connected.set_exception(MqttError(f"disconnected while connecting: {reason}"))
+        if not self._closed.done():
+            self._closed.set_result(reason)
+        self._messages.put_nowait(_CLOSED)
+
+    def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
+        self._messages.put_nowait(
+            IncomingMessage(
+                topic=message.topic,
+                payload=bytes(message.payload),
+                qos=message.qos,
+                mid=message.mid,
+                dup=bool(message.dup),
+                retain=bool(message.retain),
+                connection=self.id,
+            )
+        )
+
+    def _on_subscribe(
+        self,
+        _client: paho.Client,
+        _userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        future = self._subscribes.get(mid)
+        if future is not None and not future.done():
+            future.set_result([code.value for code in reason_codes])
+
+    def _on_publish(
+        self,
+        _client: paho.Client,
+        _userdata: object,
+        mid: int,
+        _reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        future = self._publishes.get(mid)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def _in_loop(self, callback: Any, *args: Any) -> None:  # noqa: ANN401
+        if threading.get_ident() == self._loop_thread:
+            callback(*args)
+        else:
+            self._loop.call_soon_threadsafe(callback, *args)
+
+    def _on_socket_open(self, _client: paho.Client, _userdata: object, sock: Any) -> None:  # noqa: ANN401
+        self._in_loop(self._watch_socket, sock)
+
+    def _on_socket_close(self, _client: paho.Client, _userdata: object, _sock: Any) -> None:  # noqa: ANN401
+        self._in_loop(self._cleanup_socket)
+
+    def _on_socket_register_write(self, _client: paho.Client, _userdata: object, sock: Any) -> None:  # noqa: ANN401
+        self._in_loop(self._watch_writable, sock)
+
+    def _on_socket_unregister_write(
+        self,
+        _client: paho.Client,
+        _userdata: object,
+        sock: Any,  # noqa: ANN401
+    ) -> None:
+        self._in_loop(self._unwatch_writable, sock)
+
+    def _watch_socket(self, sock: socket.socket) -> None:
+        if self._closed.done():
+            return
+        self._socket = sock
+        self._loop.add_reader(sock, self._client.loop_read)
+        if self._misc_task is None:
+            self._misc_task = self._loop.create_task(self._misc(), name="mqtt-misc")
+
+    def _watch_writable(self, sock: socket.socket) -> None:
+        if self._socket is sock and not self._closed.done():
+            self._loop.add_writer(sock, self._client.loop_write)
+
+    def _unwatch_writable(self, sock: socket.socket) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_writer(sock)
+
+    def _cleanup_socket(self) -> None:
+        sock, self._socket = self._socket, None
+        if sock is not None:
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(sock)
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_writer(sock)
+        if self._misc_task is not None:
+            self._misc_task.cancel()
+            self._misc_task = None
+        if not self._closed.done() and self._connected.done():
+            self._closed.set_result("socket closed")
+            self._messages.put_nowait(_CLOSED)
+
+    async def _misc(self) -> None:
+        while True:
+            await asyncio.sleep(MISC_INTERVAL)
+            if self._client.loop_misc() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return

@@ -1,0 +1,378 @@
+"""The supervisor: connect, receive, persist, ack; keep sending; shut down cleanly.
+
+    receive -> validate -> persist -> ack -> batch -> limit -> send -> record
+
+`Relay.run` runs two named tasks in a TaskGroup until the stop event is set:
+`mqtt` (the connection supervisor: connect, subscribe, announce, receive;
+on a broker error back off, capped exponential with jitter, reset after a
+successful connect) and `dispatch` (the queue to the API, which goes on
+while the broker is away). On stop: no new burst is taken, the burst being
+committed is committed and acknowledged, the requests in flight finish (or
+stay queued), `offline` is published and the pending acks are flushed before
+a clean DISCONNECT, each step with a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+from typing import TYPE_CHECKING, Final
+
+from aioclickatell import ClickatellClient, SendOptions
+
+from .dispatch import Backoff, Dispatcher, digest_group_key, new_client_message_id
+from .mqtt import IncomingMessage, MqttConnection, MqttError, Will
+from .payload import Alert, Reason, Rejection, parse_payload
+from .routing import Router
+from .status import OFFLINE, ONLINE, Health, discovery_messages, status_payload
+from .store import NewDeadLetter, NewDigestItem, NewSms, Receipt, Store, receipt_digest
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import aiohttp
+
+    from .config import RelayConfig
+
+_LOGGER = logging.getLogger(__name__)
+STATUS_MIN_INTERVAL: Final = 1.0
+DEAD_LETTER_POLL: Final = 5.0
+SHUTDOWN_TIMEOUT: Final = 10.0
+
+
+def build_client(
+    config: RelayConfig, session: aiohttp.ClientSession | None = None
+) -> ClickatellClient:
+    """The shared API client, configured from the relay's configuration."""
+    api = config.clickatell
+    return ClickatellClient(
+        api=api.api,
+        api_key=api.api_key,
+        username=api.username,
+        password=api.password,
+        api_id=api.api_id,
+        session=session,
+        base_url=api.base_url,
+        max_batch_size=api.max_batch_size,
+        default_region=api.default_region,
+        default_options=SendOptions(sender=api.sender) if api.sender else None,
+        request_timeout=api.request_timeout,
+    )
+
+
+class _SessionEnded(Exception):
+    """Ends a connection's task group when the relay stops."""
+
+
+class Relay:
+    """One relay process: a store, a client, a dispatcher and an MQTT supervisor."""
+
+    def __init__(self, config: RelayConfig, *, session: aiohttp.ClientSession | None = None) -> None:
+        """Open the queue and build the client; nothing is sent before `run`."""
+        self.config = config
+        self.store = Store(config.queue.path)
+        self.health = Health(started_at=time.time())
+        self.client = build_client(config, session)
+        self.router = Router(config)
+        self._status_dirty = asyncio.Event()
+        self._dead_letters_waiting = asyncio.Event()
+        self.dispatcher = Dispatcher(
+            config=config,
+            store=self.store,
+            client=self.client,
+            health=self.health,
+            on_change=self._changed,
+        )
+        self.connection: MqttConnection | None = None
+        self.connected = asyncio.Event()
+        self.bursts = 0
+
+    def _changed(self) -> None:
+        self._status_dirty.set()
+        self._dead_letters_waiting.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set."""
+        _LOGGER.info("Starting with %s", json.dumps(self.config.redacted(), default=str))
+        stats = await self.store.call(self.store.stats)
+        if stats.queue_depth or stats.digest_waiting:
+            _LOGGER.info(
+                "Resuming %d queued SMS and %d digest alert(s) from the last run",
+                stats.queue_depth,
+                stats.digest_waiting,
+            )
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.dispatcher.run(stop), name="dispatch")
+                group.create_task(self._supervise(stop), name="mqtt")
+        finally:
+            await self.client.close()
+            await self.store.call(self.store.close)
+
+    # MQTT supervisor ------------------------------------------------------------------
+
+    async def _supervise(self, stop: asyncio.Event) -> None:
+        mqtt = self.config.mqtt
+        backoff = Backoff(mqtt.reconnect_min_delay, mqtt.reconnect_max_delay)
+        will = Will(topic=mqtt.availability_topic, payload=OFFLINE, qos=1, retain=True)
+        while not stop.is_set():
+            connection = MqttConnection(mqtt, will=will)
+            try:
+                await connection.connect()
+            except MqttError as error:
+                delay = backoff.next()
+                self.health.error(f"broker: {error}")
+                _LOGGER.warning("%s; retrying in %.1fs", error, delay)
+                await _wait(stop, delay)
+                continue
+            backoff.reset()
+            _LOGGER.info(
+                "Connected to %s:%d as %s (session %s)",
+                mqtt.host,
+                mqtt.port,
+                mqtt.client_id,
+                "resumed" if connection.session_present else "new",
+            )
+            self.connection = connection
+            try:
+                await self._session(connection, stop)
+            except MqttError as error:
+                self.health.error(f"broker: {error}")
+                _LOGGER.warning("Broker connection lost: %s", error)
+            finally:
+                self.connected.clear()
+                self.connection = None
+                await self._goodbye(connection, stop)
+            if not stop.is_set():
+                await _wait(stop, backoff.next())
+
+    async def _goodbye(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        if stop.is_set() and connection.is_connected:
+            with contextlib.suppress(MqttError):
+                await connection.publish(
+                    self.config.mqtt.availability_topic, OFFLINE, qos=1, retain=True, timeout=5
+                )
+        await connection.disconnect(timeout=SHUTDOWN_TIMEOUT)
+
+    async def _session(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        """Subscribe and announce (on every connect), then receive until stop or loss."""
+        mqtt = self.config.mqtt
+        await connection.subscribe(self.router.subscriptions(mqtt.shared_group), qos=1)
+        await connection.publish(mqtt.availability_topic, ONLINE, qos=1, retain=True)
+        if self.config.status.discovery:
+            for topic, payload in discovery_messages(self.config):
+                connection.publish_nowait(topic, payload, qos=1, retain=True)
+        self.connected.set()
+        self._changed()
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._receive(connection, stop), name="receive")
+                group.create_task(self._publish_status(connection, stop), name="status")
+                group.create_task(self._publish_dead_letters(connection, stop), name="dead-letters")
+        except* _SessionEnded:
+            pass
+        except* MqttError as errors:
+            raise errors.exceptions[0] from None
+
+    async def _receive(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        queue = self.config.queue
+        while True:
+            burst_task = asyncio.ensure_future(
+                connection.next_burst(queue.receive_linger, queue.max_burst)
+            )
+            stop_task = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({burst_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            stop_task.cancel()
+            if not burst_task.done():
+                burst_task.cancel()  # unacknowledged: the broker keeps those messages
+                with contextlib.suppress(asyncio.CancelledError):
+                    await burst_task
+                raise _SessionEnded
+            # Not interruptible: commit, then ack, whatever happens meanwhile.
+            await asyncio.shield(self._handle_burst(connection, burst_task.result()))
+
+    async def _handle_burst(
+        self, connection: MqttConnection, burst: Sequence[IncomingMessage]
+    ) -> None:
+        """validate -> persist -> ack, for one burst."""
+        sms: list[NewSms] = []
+        digest: list[NewDigestItem] = []
+        dead: list[NewDeadLetter] = []
+        receipts: list[Receipt] = []
+        skip: list[IncomingMessage] = []
+        for message in burst:
+            receipt = Receipt(mid=message.mid, digest=receipt_digest(message.topic, message.payload))
+            if message.retain:
+                # A retained message replayed on subscription is old state, not a new alert.
+                _LOGGER.info("Ignoring retained message on %s", message.topic)
+                skip.append(message)
+                continue
+            if message.dup and await self.store.call(self.store.is_redelivery, receipt):
+                _LOGGER.info("Redelivery of an alert already queued on %s", message.topic)
+                skip.append(message)
+                continue
+            receipts.append(receipt)
+            self._validate(message, sms, digest, dead)
+        result = await self.store.call(
+            self.store.commit_burst,
+            sms=sms,
+            digest=digest,
+            dead=dead,
+            receipts=receipts,
+            max_messages=self.config.queue.max_messages,
+        )
+        for message in burst:
+            connection.ack(message)
+        self.bursts += 1
+        if result.dead_letters:
+            _LOGGER.warning("%d alert(s) dead-lettered on receipt", result.dead_letters)
+        if result.queue_full:
+            self.health.error(f"queue full: {result.queue_full} alert(s) refused")
+        _LOGGER.debug(
+            "Burst of %d: %d SMS and %d digest alert(s) queued, %d dead-lettered, %d skipped",
+            len(burst),
+            result.queued_sms,
+            result.queued_digest,
+            result.dead_letters,
+            len(skip),
+        )
+        self.dispatcher.wake()
+        self._changed()
+
+    def _validate(
+        self,
+        message: IncomingMessage,
+        sms: list[NewSms],
+        digest: list[NewDigestItem],
+        dead: list[NewDeadLetter],
+    ) -> None:
+        route = self.router.route_for(message.topic)
+        if route is None:
+            dead.append(_dead(message, Rejection(reason=Reason.NO_ROUTE, detail="no route")))
+            return
+        parsed: Alert | Rejection = parse_payload(
+            message.payload,
+            topic=message.topic,
+            mode=route.payload,
+            template=route.template,
+            max_parts=route.max_parts,
+            max_bytes=self.config.mqtt.max_payload_bytes,
+        )
+        if isinstance(parsed, Rejection):
+            dead.append(_dead(message, parsed, route.name))
+            return
+        routed = self.router.resolve(route, parsed)
+        if isinstance(routed, Rejection):
+            dead.append(_dead(message, routed, route.name))
+            return
+        options = {**route.options.set_options(), **parsed.options}
+        if route.digest is not None:
+            digest.append(
+                NewDigestItem(
+                    group_key=digest_group_key(route.name, routed.numbers),
+                    route=route.name,
+                    topic=message.topic,
+                    recipients=routed.numbers,
+                    text=parsed.text,
+                    priority=routed.priority,
+                    options=options,
+                    max_parts=route.max_parts,
+                )
+            )
+            return
+        sms.append(
+            NewSms(
+                client_message_id=new_client_message_id(),
+                recipients=routed.numbers,
+                text=parsed.text,
+                route=route.name,
+                topic=message.topic,
+                priority=routed.priority,
+                options=options,
+                max_parts=route.max_parts,
+            )
+        )
+
+    # Status and dead letters ---------------------------------------------------------------
+
+    async def status(self) -> dict[str, object]:
+        """The current status document."""
+        stats = await self.store.call(self.store.stats)
+        return status_payload(
+            stats,
+            self.health,
+            durable_commits=self.store.durable_commits,
+            bookkeeping_commits=self.store.bookkeeping_commits,
+        )
+
+    async def _publish_status(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        topic = self.config.mqtt.status_topic
+        while not stop.is_set():
+            payload = json.dumps(await self.status())
+            await connection.publish(topic, payload, qos=1, retain=True)
+            await _wait(stop, STATUS_MIN_INTERVAL)
+            self._status_dirty.clear()
+            await _wait_any(stop, self._status_dirty, self.config.status.interval)
+        raise _SessionEnded
+
+    async def _publish_dead_letters(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        topic = self.config.mqtt.dead_letter_topic
+        while not stop.is_set():
+            self._dead_letters_waiting.clear()
+            letters = await self.store.call(self.store.unpublished_dead_letters, 100)
+            for letter in letters:
+                await connection.publish(topic, json.dumps(letter.to_json()), qos=1)
+            if letters:
+                await self.store.call(self.store.mark_published, [item.id for item in letters])
+                continue
+            await _wait_any(stop, self._dead_letters_waiting, DEAD_LETTER_POLL)
+        raise _SessionEnded
+
+
+def _dead(message: IncomingMessage, rejection: Rejection, route: str | None = None) -> NewDeadLetter:
+    text = None
+    with contextlib.suppress(UnicodeDecodeError):
+        text = message.payload.decode("utf-8")[:500]
+    return NewDeadLetter(
+        reason=rejection.reason,
+        detail=rejection.detail,
+        topic=message.topic,
+        route=route,
+        text=text,
+        payload=message.payload,
+    )
+
+
+async def _wait(stop: asyncio.Event, delay: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(delay):
+            await stop.wait()
+
+
+async def _wait_any(stop: asyncio.Event, event: asyncio.Event, delay: float) -> None:
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(event.wait())]
+    try:
+        await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waits:
+            waiter.cancel()
+
+
+async def run_relay(config: RelayConfig) -> int:
+    """Run the relay until SIGTERM or SIGINT; the process's exit status."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    relay = Relay(config)
+    try:
+        await relay.run(stop)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    _LOGGER.info("Stopped")
+    return 0

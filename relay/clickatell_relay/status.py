@@ -1,0 +1,198 @@
+"""What the relay tells the world: retained status JSON, availability, Home Assistant discovery.
+
+`<prefix>/availability` is `online` while we are connected and `offline`
+otherwise (our last will says `offline` when we vanish). `<prefix>/status`
+holds the retained JSON below. Discovery configs under
+`<discovery_prefix>/sensor/<node_id>/<object>/config` make the figures appear
+in Home Assistant as sensors of one device, with no configuration there.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from .config import RelayConfig
+    from .store import Stats
+
+ONLINE: Final = "online"
+OFFLINE: Final = "offline"
+
+
+@dataclass
+class Health:
+    """Live facts the store does not hold: errors, pauses, balance."""
+
+    last_error: str | None = None
+    last_error_at: float | None = None
+    paused: bool = False
+    pause_reason: str | None = None
+    balance: float | None = None
+    currency: str | None = None
+    credits_today: float = 0.0
+    started_at: float = 0.0
+
+    def error(self, message: str) -> None:
+        """Remember the latest error."""
+        self.last_error = message
+        self.last_error_at = time.time()
+
+    def pause(self, reason: str) -> None:
+        """Sending is paused (no credit, budget spent, credentials refused)."""
+        self.paused = True
+        self.pause_reason = reason
+
+    def resume(self) -> None:
+        """Sending goes on."""
+        self.paused = False
+        self.pause_reason = None
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def status_payload(
+    stats: Stats,
+    health: Health,
+    *,
+    durable_commits: int = 0,
+    bookkeeping_commits: int = 0,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The status document published (retained) on `<prefix>/status`."""
+    now = time.time() if now is None else now
+    counters = stats.counters
+    oldest = stats.oldest_queued_at
+    return {
+        "state": ONLINE,
+        "queue_depth": stats.queue_depth,
+        "digest_waiting": stats.digest_waiting,
+        "oldest_age": 0 if oldest is None else max(0, round(now - oldest)),
+        "received": int(counters.get("received", 0)),
+        "sent": int(counters.get("sent", 0)),
+        "failed": int(counters.get("failed", 0)),
+        "dead_lettered": int(counters.get("dead_lettered", 0)),
+        "dead_letters_stored": stats.dead_letters,
+        "last_error": health.last_error,
+        "last_error_at": _iso(health.last_error_at),
+        "paused": health.paused,
+        "pause_reason": health.pause_reason,
+        "balance": health.balance,
+        "currency": health.currency,
+        "credits_today": round(health.credits_today, 2),
+        "durable_commits": durable_commits,
+        "bookkeeping_commits": bookkeeping_commits,
+        "version": __version__,
+        "updated_at": _iso(now),
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Entity:
+    component: str
+    object_id: str
+    name: str
+    template: str
+    extra: dict[str, Any]
+
+
+_ENTITIES: Final = (
+    _Entity(
+        component="sensor",
+        object_id="queue_depth",
+        name="Queue depth",
+        template="{{ value_json.queue_depth }}",
+        extra={"state_class": "measurement", "unit_of_measurement": "SMS", "icon": "mdi:tray-full"},
+    ),
+    _Entity(
+        component="sensor",
+        object_id="oldest_age",
+        name="Oldest queued",
+        template="{{ value_json.oldest_age }}",
+        extra={"device_class": "duration", "state_class": "measurement", "unit_of_measurement": "s"},
+    ),
+    _Entity(
+        component="sensor",
+        object_id="sent",
+        name="Sent",
+        template="{{ value_json.sent }}",
+        extra={"state_class": "total_increasing", "unit_of_measurement": "SMS", "icon": "mdi:message-check"},
+    ),
+    _Entity(
+        component="sensor",
+        object_id="failed",
+        name="Failed attempts",
+        template="{{ value_json.failed }}",
+        extra={"state_class": "total_increasing", "icon": "mdi:message-alert"},
+    ),
+    _Entity(
+        component="sensor",
+        object_id="dead_lettered",
+        name="Dead-lettered",
+        template="{{ value_json.dead_lettered }}",
+        extra={"state_class": "total_increasing", "icon": "mdi:email-off"},
+    ),
+    _Entity(
+        component="sensor",
+        object_id="last_error",
+        name="Last error",
+        template="{{ value_json.last_error or 'none' }}",
+        extra={"entity_category": "diagnostic", "icon": "mdi:alert-circle-outline"},
+    ),
+    _Entity(
+        component="sensor",
+        object_id="balance",
+        name="Balance",
+        template="{{ value_json.balance if value_json.balance is not none else 'unknown' }}",
+        extra={"state_class": "measurement", "unit_of_measurement": "credits", "icon": "mdi:cash"},
+    ),
+    _Entity(
+        component="binary_sensor",
+        object_id="paused",
+        name="Sending paused",
+        template="{{ 'ON' if value_json.paused else 'OFF' }}",
+        extra={"device_class": "problem"},
+    ),
+)
+
+
+def discovery_messages(config: RelayConfig) -> list[tuple[str, str]]:
+    """(topic, retained payload) of every Home Assistant discovery config."""
+    status = config.status
+    node = status.node_id
+    device = {
+        "identifiers": [node],
+        "name": status.name,
+        "manufacturer": "clickatell-relay",
+        "model": "MQTT to SMS relay",
+        "sw_version": __version__,
+    }
+    messages = []
+    for entity in _ENTITIES:
+        payload = {
+            "name": entity.name,
+            "unique_id": f"{node}_{entity.object_id}",
+            "object_id": f"{node}_{entity.object_id}",
+            "state_topic": config.mqtt.status_topic,
+            "value_template": entity.template,
+            "json_attributes_topic": config.mqtt.status_topic
+            if entity.object_id == "last_error"
+            else None,
+            "availability_topic": config.mqtt.availability_topic,
+            "payload_available": ONLINE,
+            "payload_not_available": OFFLINE,
+            "device": device,
+            **entity.extra,
+        }
+        topic = f"{status.discovery_prefix}/{entity.component}/{node}/{entity.object_id}/config"
+        messages.append(
+            (topic, json.dumps({k: v for k, v in payload.items() if v is not None}))
+        )
+    return messages

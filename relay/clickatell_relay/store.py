@@ -1,0 +1,841 @@
+"""The durable queue: SQLite in WAL mode, written with as few fsyncs as the promises allow.
+
+Durability, and what a power cut can do:
+
+* Every burst of received alerts (all messages the receive loop collected in
+  one go, up to `queue.max_burst`) is committed in ONE transaction with
+  `PRAGMA synchronous=FULL` BEFORE the broker gets its PUBACKs. In WAL mode
+  FULL syncs the write-ahead log at each commit: one fsync per burst. Once an
+  alert is acknowledged to the broker it is on the card; a power cut before
+  the commit leaves it unacknowledged, and the broker delivers it again.
+* Delivery bookkeeping ("sent", retries, dead letters, digests folded) is
+  committed with `synchronous=NORMAL`: no fsync at commit, the WAL is synced
+  at checkpoints (and by the next FULL commit, which syncs everything before
+  it). A power cut can forget the latest "sent" marks, and then those SMS are
+  sent again after the restart: a duplicate, never a loss. A process crash
+  (kill -9) loses nothing committed at either level: the WAL is in the OS's
+  page cache.
+* Nothing marks a row "in flight" on disk: a claimed batch lives in memory
+  until its result is recorded, so a crash leaves it queued and it is sent
+  again on restart. Duplicates after a crash are limited to the requests that
+  were in flight, which the API may or may not have accepted.
+* A redelivered message (DUP flag) whose packet ID and content match a
+  receipt of one we committed but may not have acknowledged is not queued a
+  second time.
+
+Bounded size: at most `queue.max_messages` SMS wait at once. An alert that
+would pass the bound is refused whole, dead-lettered with reason
+`queue_full` and counted; what is already queued is never evicted. Sent rows
+are kept for `queue.retention` (the per-recipient caps count them), dead
+letters until purged, at most `MAX_DEAD_LETTERS`.
+
+All methods are synchronous and meant to run on one thread: the relay calls
+them through `Store.call`, which uses the store's own single worker thread,
+so the event loop never waits on the card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterator, Sequence
+
+SCHEMA_VERSION: Final = 1
+MAX_DEAD_LETTERS: Final = 10000
+RECEIPT_KEEP_SECONDS: Final = 7 * 86400
+MAX_RECEIPTS: Final = 20000
+MAX_STORED_PAYLOAD: Final = 4096
+
+QUEUED: Final = "queued"
+SENT: Final = "sent"
+DEAD: Final = "dead"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sms (
+    id INTEGER PRIMARY KEY,
+    client_message_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    text TEXT NOT NULL,
+    route TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    options TEXT NOT NULL,
+    max_parts INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    api_message_id TEXT,
+    error_code TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS sms_queue ON sms (priority DESC, id) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS sms_message ON sms (client_message_id);
+CREATE INDEX IF NOT EXISTS sms_recipient_sent ON sms (recipient, updated_at) WHERE state = 'sent';
+CREATE INDEX IF NOT EXISTS sms_updated ON sms (updated_at) WHERE state = 'sent';
+CREATE TABLE IF NOT EXISTS digest (
+    id INTEGER PRIMARY KEY,
+    group_key TEXT NOT NULL,
+    route TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    text TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    options TEXT NOT NULL,
+    max_parts INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS digest_group ON digest (group_key, id);
+CREATE TABLE IF NOT EXISTS digest_groups (
+    group_key TEXT PRIMARY KEY, last_flush REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY,
+    created_at REAL NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    code TEXT,
+    topic TEXT,
+    route TEXT,
+    recipient TEXT,
+    text TEXT,
+    payload BLOB,
+    sms_id INTEGER,
+    client_message_id TEXT,
+    published INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS dead_unpublished ON dead_letters (id) WHERE published = 0;
+CREATE TABLE IF NOT EXISTS receipts (
+    mid INTEGER NOT NULL, digest BLOB NOT NULL, received_at REAL NOT NULL,
+    PRIMARY KEY (mid, digest)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
+"""
+
+
+def receipt_digest(topic: str, payload: bytes) -> bytes:
+    """A short fingerprint of a message, to recognise its redelivery."""
+    return hashlib.blake2b(topic.encode() + b"\x00" + payload, digest_size=16).digest()
+
+
+def utc_day(now: float) -> str:
+    """The UTC date of a timestamp, as the daily budget counts it."""
+    return datetime.fromtimestamp(now, UTC).date().isoformat()
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewSms:
+    """One alert to queue: one text for several recipients under one client message ID."""
+
+    client_message_id: str
+    recipients: tuple[str, ...]
+    text: str
+    route: str
+    topic: str
+    priority: int
+    options: dict[str, Any]
+    max_parts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewDigestItem:
+    """One alert waiting in a digest group."""
+
+    group_key: str
+    route: str
+    topic: str
+    recipients: tuple[str, ...]
+    text: str
+    priority: int
+    options: dict[str, Any]
+    max_parts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewDeadLetter:
+    """A refused alert or a given-up SMS, for the dead-letter topic and `queue list`."""
+
+    reason: str
+    detail: str
+    code: str | None = None
+    topic: str | None = None
+    route: str | None = None
+    recipient: str | None = None
+    text: str | None = None
+    payload: bytes | None = None
+    client_message_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Receipt:
+    """A received message, to recognise its redelivery."""
+
+    mid: int
+    digest: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
+class BurstResult:
+    """What became of a committed burst."""
+
+    queued_sms: int
+    queued_digest: int
+    dead_letters: int
+    queue_full: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Batch:
+    """Queued SMS with one text and one client message ID, claimed for one request."""
+
+    ids: tuple[int, ...]
+    recipients: tuple[str, ...]
+    client_message_id: str
+    text: str
+    route: str
+    topic: str
+    priority: int
+    options: dict[str, Any]
+    max_parts: int
+    created_at: float
+    attempts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestItem:
+    """An alert waiting in a digest group."""
+
+    id: int
+    group_key: str
+    route: str
+    topic: str
+    recipients: tuple[str, ...]
+    text: str
+    priority: int
+    options: dict[str, Any]
+    max_parts: int
+    created_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestGroup:
+    """A digest group with waiting alerts."""
+
+    group_key: str
+    route: str
+    first_at: float
+    last_flush: float | None
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLetter:
+    """A stored dead letter."""
+
+    id: int
+    created_at: float
+    reason: str
+    detail: str
+    code: str | None
+    topic: str | None
+    route: str | None
+    recipient: str | None
+    text: str | None
+    payload: bytes | None
+    sms_id: int | None
+    client_message_id: str | None
+    published: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The dead letter as published on the dead-letter topic."""
+        payload = None
+        if self.payload is not None:
+            payload = self.payload.decode("utf-8", errors="replace")
+        return {
+            "id": self.id,
+            "time": datetime.fromtimestamp(self.created_at, UTC).isoformat(),
+            "reason": self.reason,
+            "detail": self.detail,
+            "code": self.code,
+            "topic": self.topic,
+            "route": self.route,
+            "recipient": self.recipient,
+            "text": self.text,
+            "payload": payload,
+            "client_message_id": self.client_message_id,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stats:
+    """The queue at a glance, for the status topic and `queue list`."""
+
+    queue_depth: int
+    oldest_queued_at: float | None
+    digest_waiting: int
+    dead_letters: int
+    counters: dict[str, float] = field(default_factory=dict)
+
+
+class Store:
+    """The relay's SQLite queue."""
+
+    def __init__(self, path: str | Path) -> None:
+        """Open (or create) the queue file; nothing is lost from an earlier run."""
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA busy_timeout = 10000")
+        mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal" and self.path != ":memory:":
+            raise sqlite3.OperationalError(f"cannot use WAL mode on {self.path}: {mode}")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._synchronous = "NORMAL"
+        # Keep the WAL file from growing without bound between checkpoints.
+        self._db.execute("PRAGMA journal_size_limit = 4194304")
+        self._db.execute("PRAGMA foreign_keys = OFF")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+        )
+        self.durable_commits = 0  # one fsync of the WAL each
+        self.bookkeeping_commits = 0  # no fsync at commit
+
+    # Threading -------------------------------------------------------------------
+
+    async def call(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a store method on the store's thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(function, *args, **kwargs)
+        )
+
+    def close(self) -> None:
+        """Checkpoint and close."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            self._db.close()
+            self._executor.shutdown(wait=False)
+
+    @contextmanager
+    def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
+        level = "FULL" if durable else "NORMAL"
+        if level != self._synchronous:
+            self._db.execute(f"PRAGMA synchronous = {level}")
+            self._synchronous = level
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        if durable:
+            self.durable_commits += 1
+        else:
+            self.bookkeeping_commits += 1
+
+    @staticmethod
+    def _count(db: sqlite3.Connection, name: str, amount: float = 1) -> None:
+        if amount:
+            db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                (name, amount),
+            )
+
+    # Receiving ------------------------------------------------------------------------
+
+    def is_redelivery(self, receipt: Receipt) -> bool:
+        """Whether a message flagged DUP was already committed."""
+        row = self._db.execute(
+            "SELECT 1 FROM receipts WHERE mid = ? AND digest = ?", (receipt.mid, receipt.digest)
+        ).fetchone()
+        return row is not None
+
+    def commit_burst(
+        self,
+        *,
+        sms: Sequence[NewSms],
+        digest: Sequence[NewDigestItem],
+        dead: Sequence[NewDeadLetter],
+        receipts: Sequence[Receipt],
+        max_messages: int,
+        now: float | None = None,
+    ) -> BurstResult:
+        """Commit a burst in one durable transaction; alerts past the bound are dead letters."""
+        now = time.time() if now is None else now
+        queued_sms = queued_digest = queue_full = 0
+        dead_letters = list(dead)
+        with self._transaction(durable=True) as db:
+            depth = self._depth(db)
+            for item in digest:
+                if depth + 1 > max_messages:
+                    queue_full += 1
+                    dead_letters.append(_full(item.topic, item.route, item.text, max_messages))
+                    continue
+                depth += 1
+                queued_digest += 1
+                db.execute(
+                    "INSERT INTO digest (group_key, route, topic, recipients, text, priority,"
+                    " options, max_parts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        item.group_key,
+                        item.route,
+                        item.topic,
+                        json.dumps(item.recipients),
+                        item.text,
+                        item.priority,
+                        json.dumps(item.options, default=str),
+                        item.max_parts,
+                        now,
+                    ),
+                )
+            for alert in sms:
+                if depth + len(alert.recipients) > max_messages:
+                    queue_full += 1
+                    dead_letters.append(_full(alert.topic, alert.route, alert.text, max_messages))
+                    continue
+                depth += len(alert.recipients)
+                queued_sms += len(alert.recipients)
+                self._insert_sms(db, alert, now)
+            for letter in dead_letters:
+                self._insert_dead(db, letter, now)
+            db.executemany(
+                "INSERT OR REPLACE INTO receipts (mid, digest, received_at) VALUES (?, ?, ?)",
+                [(receipt.mid, receipt.digest, now) for receipt in receipts],
+            )
+            self._count(db, "received", len(receipts))
+            self._count(db, "dead_lettered", len(dead_letters))
+        return BurstResult(
+            queued_sms=queued_sms,
+            queued_digest=queued_digest,
+            dead_letters=len(dead_letters),
+            queue_full=queue_full,
+        )
+
+    def enqueue(self, alert: NewSms, *, max_messages: int, now: float | None = None) -> bool:
+        """Queue one alert from outside MQTT (`clickatell-relay send --queue`)."""
+        result = self.commit_burst(
+            sms=[alert], digest=[], dead=[], receipts=[], max_messages=max_messages, now=now
+        )
+        return result.queued_sms > 0
+
+    @staticmethod
+    def _depth(db: sqlite3.Connection) -> int:
+        sms = db.execute("SELECT count(*) FROM sms WHERE state = 'queued'").fetchone()[0]
+        waiting = db.execute("SELECT count(*) FROM digest").fetchone()[0]
+        return int(sms) + int(waiting)
+
+    @staticmethod
+    def _insert_sms(db: sqlite3.Connection, alert: NewSms, now: float) -> None:
+        options = json.dumps(alert.options, default=str)
+        db.executemany(
+            "INSERT INTO sms (client_message_id, recipient, text, route, topic, priority,"
+            " options, max_parts, state, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+            [
+                (
+                    alert.client_message_id,
+                    recipient,
+                    alert.text,
+                    alert.route,
+                    alert.topic,
+                    alert.priority,
+                    options,
+                    alert.max_parts,
+                    now,
+                    now,
+                )
+                for recipient in alert.recipients
+            ],
+        )
+
+    @staticmethod
+    def _insert_dead(
+        db: sqlite3.Connection, letter: NewDeadLetter, now: float, sms_id: int | None = None
+    ) -> None:
+        payload = None if letter.payload is None else letter.payload[:MAX_STORED_PAYLOAD]
+        db.execute(
+            "INSERT INTO dead_letters (created_at, reason, detail, code, topic, route, recipient,"
+            " text, payload, sms_id, client_message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                now,
+                letter.reason,
+                letter.detail,
+                letter.code,
+                letter.topic,
+                letter.route,
+                letter.recipient,
+                letter.text,
+                payload,
+                sms_id,
+                letter.client_message_id,
+            ),
+        )
+
+    # Sending ------------------------------------------------------------------------------
+
+    def claim(
+        self, *, limit: int, exclude: Collection[int] = (), now: float | None = None
+    ) -> Batch | None:
+        """The next batch: highest priority first, then oldest; one text, one message ID.
+
+        `exclude` holds the rows already in flight. Nothing is written.
+        """
+        now = time.time() if now is None else now
+        excluded = sorted(exclude)
+        marks = ",".join("?" * len(excluded))
+        not_in = f" AND id NOT IN ({marks})" if excluded else ""
+        head = self._db.execute(
+            "SELECT client_message_id FROM sms WHERE state = 'queued' AND not_before <= ?"
+            f"{not_in} ORDER BY priority DESC, id LIMIT 1",
+            (now, *excluded),
+        ).fetchone()
+        if head is None:
+            return None
+        rows = self._db.execute(
+            "SELECT * FROM sms WHERE client_message_id = ? AND state = 'queued'"
+            f" AND not_before <= ?{not_in} ORDER BY id LIMIT ?",
+            (head[0], now, *excluded, limit),
+        ).fetchall()
+        first = rows[0]
+        return Batch(
+            ids=tuple(row["id"] for row in rows),
+            recipients=tuple(row["recipient"] for row in rows),
+            client_message_id=first["client_message_id"],
+            text=first["text"],
+            route=first["route"],
+            topic=first["topic"],
+            priority=first["priority"],
+            options=json.loads(first["options"]),
+            max_parts=first["max_parts"],
+            created_at=min(row["created_at"] for row in rows),
+            attempts=max(row["attempts"] for row in rows),
+        )
+
+    def next_due(self, *, exclude: Collection[int] = ()) -> float | None:
+        """When the earliest held row becomes due (None when nothing is queued)."""
+        excluded = sorted(exclude)
+        marks = ",".join("?" * len(excluded))
+        not_in = f" AND id NOT IN ({marks})" if excluded else ""
+        row = self._db.execute(
+            f"SELECT min(not_before) FROM sms WHERE state = 'queued'{not_in}", excluded
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def record_results(
+        self,
+        *,
+        sent: Sequence[tuple[int, str | None]] = (),
+        dead: Sequence[tuple[int, NewDeadLetter]] = (),
+        retry: Sequence[int] = (),
+        retry_at: float = 0.0,
+        error: str | None = None,
+        credits: float = 0.0,
+        failed: int = 0,
+        now: float | None = None,
+    ) -> None:
+        """Record what became of a batch in one bookkeeping transaction."""
+        now = time.time() if now is None else now
+        with self._transaction(durable=False) as db:
+            db.executemany(
+                "UPDATE sms SET state = 'sent', api_message_id = ?, updated_at = ?,"
+                " attempts = attempts + 1, error_code = NULL, error = NULL WHERE id = ?",
+                [(message_id, now, row_id) for row_id, message_id in sent],
+            )
+            for row_id, letter in dead:
+                db.execute(
+                    "UPDATE sms SET state = 'dead', error_code = ?, error = ?, updated_at = ?"
+                    " WHERE id = ?",
+                    (letter.code, f"{letter.reason}: {letter.detail}", now, row_id),
+                )
+                self._insert_dead(db, letter, now, row_id)
+            db.executemany(
+                "UPDATE sms SET attempts = attempts + 1, not_before = ?, error = ?,"
+                " updated_at = ? WHERE id = ?",
+                [(retry_at, error, now, row_id) for row_id in retry],
+            )
+            self._count(db, "sent", len(sent))
+            self._count(db, "dead_lettered", len(dead))
+            self._count(db, "failed", failed)
+            self._count(db, f"credits:{utc_day(now)}", credits)
+
+    def hold(self, ids: Sequence[int], until: float, reason: str) -> None:
+        """Keep rows queued but not before `until` (per-recipient caps)."""
+        with self._transaction(durable=False) as db:
+            db.executemany(
+                "UPDATE sms SET not_before = ?, error = ? WHERE id = ?",
+                [(until, reason, row_id) for row_id in ids],
+            )
+
+    def expired(self, *, max_age: float, now: float | None = None) -> list[Batch]:
+        """Queued rows older than `max_age`, one batch per message (nothing is written)."""
+        now = time.time() if now is None else now
+        rows = self._db.execute(
+            "SELECT * FROM sms WHERE state = 'queued' AND created_at < ? ORDER BY id LIMIT 1000",
+            (now - max_age,),
+        ).fetchall()
+        return [
+            Batch(
+                ids=(row["id"],),
+                recipients=(row["recipient"],),
+                client_message_id=row["client_message_id"],
+                text=row["text"],
+                route=row["route"],
+                topic=row["topic"],
+                priority=row["priority"],
+                options=json.loads(row["options"]),
+                max_parts=row["max_parts"],
+                created_at=row["created_at"],
+                attempts=row["attempts"],
+            )
+            for row in rows
+        ]
+
+    def sent_since(self, recipients: Collection[str], since: float) -> dict[str, list[float]]:
+        """When each recipient was sent an SMS since `since`, oldest first."""
+        found: dict[str, list[float]] = {recipient: [] for recipient in recipients}
+        listed = sorted(recipients)
+        for start in range(0, len(listed), 500):
+            chunk = listed[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                "SELECT recipient, updated_at FROM sms WHERE state = 'sent'"
+                f" AND recipient IN ({marks}) AND updated_at >= ? ORDER BY updated_at",
+                (*chunk, since),
+            ):
+                found[row[0]].append(float(row[1]))
+        return found
+
+    def credits_spent(self, now: float | None = None) -> float:
+        """Credits counted today (UTC), by the relay's estimate."""
+        now = time.time() if now is None else now
+        row = self._db.execute(
+            "SELECT value FROM counters WHERE name = ?", (f"credits:{utc_day(now)}",)
+        ).fetchone()
+        return 0.0 if row is None else float(row[0])
+
+    # Digests -------------------------------------------------------------------------------
+
+    def digest_groups(self) -> list[DigestGroup]:
+        """Every group with alerts waiting."""
+        rows = self._db.execute(
+            "SELECT d.group_key, min(d.route), min(d.created_at), count(*), g.last_flush"
+            " FROM digest d LEFT JOIN digest_groups g ON g.group_key = d.group_key"
+            " GROUP BY d.group_key"
+        ).fetchall()
+        return [
+            DigestGroup(
+                group_key=row[0],
+                route=row[1],
+                first_at=float(row[2]),
+                count=int(row[3]),
+                last_flush=None if row[4] is None else float(row[4]),
+            )
+            for row in rows
+        ]
+
+    def last_flush(self, group_key: str) -> float | None:
+        """When a digest group last became an SMS."""
+        row = self._db.execute(
+            "SELECT last_flush FROM digest_groups WHERE group_key = ?", (group_key,)
+        ).fetchone()
+        return None if row is None else float(row[0])
+
+    def digest_items(self, group_key: str) -> list[DigestItem]:
+        """The alerts of a group, oldest first."""
+        return [
+            DigestItem(
+                id=row["id"],
+                group_key=row["group_key"],
+                route=row["route"],
+                topic=row["topic"],
+                recipients=tuple(json.loads(row["recipients"])),
+                text=row["text"],
+                priority=row["priority"],
+                options=json.loads(row["options"]),
+                max_parts=row["max_parts"],
+                created_at=row["created_at"],
+            )
+            for row in self._db.execute(
+                "SELECT * FROM digest WHERE group_key = ? ORDER BY id", (group_key,)
+            )
+        ]
+
+    def fold_digest(
+        self, *, group_key: str, item_ids: Sequence[int], sms: NewSms, now: float | None = None
+    ) -> None:
+        """Replace digest items by the one SMS they were folded into, atomically."""
+        now = time.time() if now is None else now
+        with self._transaction(durable=False) as db:
+            db.executemany("DELETE FROM digest WHERE id = ?", [(item,) for item in item_ids])
+            self._insert_sms(db, sms, now)
+            db.execute(
+                "INSERT INTO digest_groups (group_key, last_flush) VALUES (?, ?)"
+                " ON CONFLICT (group_key) DO UPDATE SET last_flush = excluded.last_flush",
+                (group_key, now),
+            )
+            self._count(db, "digests", 1)
+            self._count(db, "digested_alerts", len(item_ids))
+
+    # Dead letters ---------------------------------------------------------------------------
+
+    def unpublished_dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Dead letters not yet published, oldest first."""
+        rows = self._db.execute(
+            "SELECT * FROM dead_letters WHERE published = 0 ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+        return [_dead_letter(row) for row in rows]
+
+    def mark_published(self, ids: Sequence[int]) -> None:
+        """Dead letters the broker has acknowledged."""
+        if ids:
+            with self._transaction(durable=False) as db:
+                db.executemany(
+                    "UPDATE dead_letters SET published = 1 WHERE id = ?", [(i,) for i in ids]
+                )
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest dead letters."""
+        rows = self._db.execute(
+            "SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [_dead_letter(row) for row in rows]
+
+    def retry_dead(self, ids: Sequence[int] | None = None) -> int:
+        """Queue dead SMS again (all when `ids` is None); refused payloads cannot be retried."""
+        with self._transaction(durable=True) as db:
+            if ids is None:
+                rows = db.execute(
+                    "SELECT id, sms_id FROM dead_letters WHERE sms_id IS NOT NULL"
+                ).fetchall()
+            else:
+                marks = ",".join("?" * len(ids))
+                rows = db.execute(
+                    "SELECT id, sms_id FROM dead_letters WHERE sms_id IS NOT NULL"
+                    f" AND id IN ({marks})",
+                    list(ids),
+                ).fetchall()
+            now = time.time()
+            db.executemany(
+                "UPDATE sms SET state = 'queued', attempts = 0, not_before = 0, created_at = ?,"
+                " updated_at = ?, error = NULL, error_code = NULL"
+                " WHERE id = ? AND state = 'dead'",
+                [(now, now, row[1]) for row in rows],
+            )
+            db.executemany("DELETE FROM dead_letters WHERE id = ?", [(row[0],) for row in rows])
+        return len(rows)
+
+    def purge_dead(self) -> int:
+        """Forget every dead letter and every dead SMS."""
+        with self._transaction(durable=False) as db:
+            count = db.execute("DELETE FROM dead_letters").rowcount
+            db.execute("DELETE FROM sms WHERE state = 'dead'")
+        return int(count)
+
+    # Upkeep and inspection -------------------------------------------------------------------
+
+    def prune(self, *, retention: float, now: float | None = None) -> None:
+        """Drop sent rows past retention, old receipts and dead letters past the bound."""
+        now = time.time() if now is None else now
+        with self._transaction(durable=False) as db:
+            db.execute(
+                "DELETE FROM sms WHERE state = 'sent' AND updated_at < ?", (now - retention,)
+            )
+            db.execute("DELETE FROM receipts WHERE received_at < ?", (now - RECEIPT_KEEP_SECONDS,))
+            db.execute(
+                "DELETE FROM receipts WHERE received_at < (SELECT received_at FROM receipts"
+                " ORDER BY received_at DESC LIMIT 1 OFFSET ?)",
+                (MAX_RECEIPTS,),
+            )
+            db.execute(
+                "DELETE FROM dead_letters WHERE published = 1 AND id <= ("
+                "SELECT id FROM dead_letters ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (MAX_DEAD_LETTERS,),
+            )
+            db.execute(
+                "DELETE FROM counters WHERE name LIKE 'credits:%' AND name < ?",
+                (f"credits:{utc_day(now - 7 * 86400)}",),
+            )
+
+    def stats(self) -> Stats:
+        """Queue depth, oldest age, dead letters and the counters."""
+        depth, oldest = self._db.execute(
+            "SELECT count(*), min(created_at) FROM sms WHERE state = 'queued'"
+        ).fetchone()
+        waiting, oldest_digest = self._db.execute(
+            "SELECT count(*), min(created_at) FROM digest"
+        ).fetchone()
+        dead = self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        counters = {
+            row[0]: float(row[1])
+            for row in self._db.execute("SELECT name, value FROM counters WHERE name NOT LIKE 'credits:%'")
+        }
+        oldest_values = [value for value in (oldest, oldest_digest) if value is not None]
+        return Stats(
+            queue_depth=int(depth),
+            oldest_queued_at=min(oldest_values) if oldest_values else None,
+            digest_waiting=int(waiting),
+            dead_letters=int(dead),
+            counters=counters,
+        )
+
+    def messages(self, *, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """SMS rows, newest first, for `queue list`."""
+        where = "WHERE state = ?" if state else ""
+        params: tuple[Any, ...] = (state, limit) if state else (limit,)
+        rows = self._db.execute(
+            f"SELECT * FROM sms {where} ORDER BY id DESC LIMIT ?",  # noqa: S608 - fixed text
+            params,
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+
+def _full(topic: str, route: str, text: str, max_messages: int) -> NewDeadLetter:
+    return NewDeadLetter(
+        reason="queue_full",
+        detail=f"the queue holds its maximum of {max_messages} messages",
+        topic=topic,
+        route=route,
+        text=text,
+    )
+
+
+def _dead_letter(row: sqlite3.Row) -> DeadLetter:
+    return DeadLetter(
+        id=row["id"],
+        created_at=row["created_at"],
+        reason=row["reason"],
+        detail=row["detail"],
+        code=row["code"],
+        topic=row["topic"],
+        route=row["route"],
+        recipient=row["recipient"],
+        text=row["text"],
+        payload=row["payload"],
+        sms_id=row["sms_id"],
+        client_message_id=row["client_message_id"],
+        published=bool(row["published"]),
+    )
