@@ -1,7 +1,10 @@
 """The Clickatell SMS integration: send SMS through Clickatell from Home Assistant."""
 
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.typing import ConfigType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.typing import ConfigType
 
 DOMAIN = "clickatell_sms"
 
