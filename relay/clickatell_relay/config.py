@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
 import yaml
+
 from aioclickatell import (
     ApiFlavour,
     ClickatellError,
@@ -27,7 +28,6 @@ from aioclickatell import (
 )
 from aioclickatell.const import (
     HTTP_POST_BATCH_CEILING,
-    MAX_MESSAGE_PARTS_LIMIT,
     PLATFORM_BATCH_CEILING,
     REST_BATCH_CEILING,
 )
@@ -56,8 +56,12 @@ BATCH_CEILINGS: Final = {
 }
 PRIORITY_NAMES: Final = {"low": 1, "normal": 5, "high": 8, "critical": 9}
 MAX_PRIORITY: Final = 9
+# More parts than this the API refuses (seed 001: maxMessageParts, code 113).
+MAX_PARTS: Final = 35
 # Options an alert may carry in its JSON payload (the rest are the route's business).
-PAYLOAD_OPTIONS: Final = frozenset({"validity_period", "user_priority_queue", "scheduled_delivery_time"})
+PAYLOAD_OPTIONS: Final = frozenset(
+    {"validity_period", "user_priority_queue", "scheduled_delivery_time"}
+)
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
@@ -99,14 +103,14 @@ class _MarkingLoader(yaml.SafeLoader):
         mark = node.start_mark
         return Position(self.name, mark.line + 1, mark.column + 1)
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> MarkedDict:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> MarkedDict:  # noqa: ARG002 - always deep
         """A mapping with positions; duplicate keys are an error, not a silent override."""
         self.flatten_mapping(node)
         result = MarkedDict()
         result.position = self._position(node)
         result.key_positions = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
             except TypeError:
@@ -117,13 +121,13 @@ class _MarkingLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
-            result[key] = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+            result[key] = self.construct_object(value_node, deep=True)
             result.key_positions[key] = self._position(value_node)
         return result
 
     def construct_marked_sequence(self, node: yaml.SequenceNode) -> MarkedList:
         """A sequence with positions."""
-        result = MarkedList(self.construct_object(child, deep=True) for child in node.value)  # type: ignore[no-untyped-call]
+        result = MarkedList(self.construct_object(child, deep=True) for child in node.value)
         result.position = self._position(node)
         result.item_positions = [self._position(child) for child in node.value]
         return result
@@ -332,7 +336,8 @@ class RelayConfig:
 
     def redacted(self) -> dict[str, Any]:
         """The configuration as plain data with every secret replaced; safe to log."""
-        return _redact(asdict(self))
+        redacted: dict[str, Any] = _redact(asdict(self))
+        return redacted
 
 
 def _redact(data: Any) -> Any:  # noqa: ANN401 - walks any plain data
@@ -461,9 +466,7 @@ MQTT_SCHEMA = vol.Schema(
     {
         vol.Optional("host", default="127.0.0.1"): _text,
         vol.Optional("port", default=1883): vol.All(_strict_int, vol.Range(min=1, max=65535)),
-        vol.Optional("client_id", default="clickatell-relay"): vol.All(
-            _text, vol.Length(max=128)
-        ),
+        vol.Optional("client_id", default="clickatell-relay"): vol.All(_text, vol.Length(max=128)),
         vol.Optional("protocol", default="5"): vol.All(_text, vol.In(["5", "3.1.1"])),
         vol.Optional("session_expiry", default=7 * 86400): vol.All(
             duration, vol.Range(min=60, max=0xFFFFFFFE)
@@ -475,12 +478,8 @@ MQTT_SCHEMA = vol.Schema(
         vol.Optional("tls", default={}): TLS_SCHEMA,
         vol.Optional("topic_prefix", default="clickatell_relay"): _topic_prefix,
         vol.Optional("shared_group"): vol.Any(None, _name),
-        vol.Optional("reconnect_min_delay", default=1.0): vol.All(
-            duration, vol.Range(min=0.1)
-        ),
-        vol.Optional("reconnect_max_delay", default=60.0): vol.All(
-            duration, vol.Range(min=0.1)
-        ),
+        vol.Optional("reconnect_min_delay", default=1.0): vol.All(duration, vol.Range(min=0.1)),
+        vol.Optional("reconnect_max_delay", default=60.0): vol.All(duration, vol.Range(min=0.1)),
         vol.Optional("max_payload_bytes", default=16384): vol.All(
             _strict_int, vol.Range(min=64, max=1 << 20)
         ),
@@ -530,9 +529,7 @@ LIMITS_SCHEMA = vol.Schema(
         vol.Optional("credits_per_part", default=1.0): _positive(float),
         vol.Optional("backoff_initial", default=1.0): vol.All(duration, vol.Range(min=0.01)),
         vol.Optional("backoff_max", default=300.0): vol.All(duration, vol.Range(min=0.01)),
-        vol.Optional("balance_check_interval", default=300.0): vol.All(
-            duration, vol.Range(min=1)
-        ),
+        vol.Optional("balance_check_interval", default=300.0): vol.All(duration, vol.Range(min=1)),
         vol.Optional("poll_interval", default=5.0): vol.All(duration, vol.Range(min=0.05)),
     }
 )
@@ -552,9 +549,7 @@ ROUTE_SCHEMA = vol.Schema(
         vol.Optional("priority", default="normal"): _priority,
         vol.Optional("payload", default="auto"): vol.In(["auto", "text", "json"]),
         vol.Optional("template"): vol.Any(None, _text),
-        vol.Optional("max_parts", default=3): vol.All(
-            _strict_int, vol.Range(min=1, max=MAX_MESSAGE_PARTS_LIMIT)
-        ),
+        vol.Optional("max_parts", default=3): vol.All(_strict_int, vol.Range(min=1, max=MAX_PARTS)),
         vol.Optional("allow_payload_recipients", default=True): bool,
         vol.Optional("digest"): vol.Any(None, DIGEST_SCHEMA),
         vol.Optional("options", default={}): _options,
@@ -594,7 +589,9 @@ RELAY_SCHEMA = vol.Schema(
 # Loading --------------------------------------------------------------------------
 
 
-def _expand_env(node: Any, path: tuple[Any, ...], problems: list[tuple[tuple[Any, ...], str]]) -> Any:  # noqa: ANN401
+def _expand_env(
+    node: object, path: tuple[Any, ...], problems: list[tuple[tuple[Any, ...], str]]
+) -> object:
     """Replace `${VAR}` in every string; an unset variable is a problem at its line."""
     if isinstance(node, MarkedDict):
         for key in list(node):
@@ -668,7 +665,7 @@ def parse_config(
     """Check configuration text; raise ConfigError naming `source:line` for every problem."""
     environ = os.environ if environ is None else environ
     try:
-        document = yaml.load(text, Loader=_named_loader(source))  # noqa: S506 - a SafeLoader subclass
+        document = _load_yaml(text, source)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         position = None if mark is None else Position(source, mark.line + 1, mark.column + 1)
@@ -703,18 +700,53 @@ def parse_config(
     return _build(data, checker, base, environ)
 
 
-def _named_loader(source: str) -> Callable[[str], _MarkingLoader]:
-    def make(stream: str) -> _MarkingLoader:
-        loader = _MarkingLoader(stream)
-        loader.name = source
-        return loader
-
-    return make
+def _load_yaml(text: str, source: str) -> object:
+    """One YAML document, safely, with positions (what `yaml.safe_load` does, marked)."""
+    loader = _MarkingLoader(text)
+    loader.name = source
+    try:
+        document: object = loader.get_single_data()
+    finally:
+        loader.dispose()
+    return document
 
 
 def _build(
     data: dict[str, Any], checker: _Checker, base: Path, environ: Mapping[str, str]
 ) -> RelayConfig:
+    mqtt_data, api_data = _secrets(data, checker, base, environ)
+    region: str | None = api_data.get("default_region")
+    contacts, groups, allowlist = _directory(data, checker, region)
+    routes = _routes(
+        data["routes"],
+        checker,
+        contacts=contacts,
+        groups=groups,
+        region=region,
+        sender=api_data.get("sender"),
+    )
+    for route in routes:
+        allowlist.update(route.recipients)
+    checker.raise_if_any()
+    return RelayConfig(
+        mqtt=MqttConfig(**{**mqtt_data, "tls": TlsConfig(**mqtt_data["tls"])}),
+        clickatell=ClickatellConfig(**api_data),
+        queue=QueueConfig(**data["queue"]),
+        limits=LimitsConfig(**data["limits"]),
+        status=StatusConfig(**data["status"]),
+        contacts=contacts,
+        groups=groups,
+        allowlist=frozenset(allowlist),
+        routes=tuple(routes),
+        log_level=data["log_level"],
+        source=checker.source,
+    )
+
+
+def _secrets(
+    data: dict[str, Any], checker: _Checker, base: Path, environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The mqtt and clickatell sections with secret files read and overrides applied."""
     mqtt_data: dict[str, Any] = dict(data["mqtt"])
     api_data: dict[str, Any] = dict(data["clickatell"])
     _read_secret_file(api_data, "api_key", ("clickatell",), checker, base)
@@ -724,7 +756,6 @@ def _build(
     for (section, key), variable in ENV_OVERRIDES.items():
         if environ.get(variable):
             sections[section][key] = environ[variable]
-
     flavour: ApiFlavour = api_data["api"]
     ceiling = BATCH_CEILINGS[flavour]
     if api_data["max_batch_size"] > ceiling:
@@ -739,8 +770,16 @@ def _build(
             SendOptions(sender=api_data["sender"])
         except ClickatellError as error:
             checker.add(("clickatell", "sender"), str(error))
-    region: str | None = api_data.get("default_region")
+    for secrets in (api_data, mqtt_data):
+        secrets.pop("api_key_file", None)
+        secrets.pop("password_file", None)
+    return mqtt_data, api_data
 
+
+def _directory(
+    data: dict[str, Any], checker: _Checker, region: str | None
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]], set[str]]:
+    """Contacts, groups and the allowlist, every number normalized."""
     contacts: dict[str, str] = {}
     for name, number in (data["contacts"] or {}).items():
         normalized = _normalize(number, region)
@@ -754,28 +793,38 @@ def _build(
             checker.add(("groups", name), f"group {name}: a contact has the same name")
         numbers: dict[str, None] = {}
         for index, member in enumerate(members):
-            if member in contacts:
-                numbers[contacts[member]] = None
-            elif (normalized := _normalize(member, region)) is not None:
-                numbers[normalized] = None
-            else:
+            found = contacts.get(member) or _normalize(member, region)
+            if found is None:
                 checker.add(
                     ("groups", name, index),
                     f"group {name}: {member!r} is neither a contact nor a valid number",
                 )
+            else:
+                numbers[found] = None
         groups[name] = tuple(numbers)
     allowlist: set[str] = set(contacts.values())
-    for numbers_of_group in groups.values():
-        allowlist.update(numbers_of_group)
+    for members_of_group in groups.values():
+        allowlist.update(members_of_group)
     for index, entry in enumerate(data["allowlist"] or []):
         if (normalized := _normalize(entry, region)) is None:
             checker.add(("allowlist", index), f"allowlist: {entry!r} is not a valid number")
         else:
             allowlist.add(normalized)
+    return contacts, groups, allowlist
 
-    routes: list[RouteConfig] = []
+
+def _routes(
+    routes: list[dict[str, Any]],
+    checker: _Checker,
+    *,
+    contacts: Mapping[str, str],
+    groups: Mapping[str, tuple[str, ...]],
+    region: str | None,
+    sender: str | None,
+) -> list[RouteConfig]:
+    built: list[RouteConfig] = []
     names: set[str] = set()
-    for index, route in enumerate(data["routes"]):
+    for index, route in enumerate(routes):
         path = ("routes", index)
         name = route.get("name") or f"route{index + 1}"
         if name in names:
@@ -789,28 +838,21 @@ def _build(
                     (*path, "recipients", position),
                     f"route {name}: {entry!r} is not a contact, a group or a valid number",
                 )
-                continue
-            recipients.update(dict.fromkeys(resolved))
-        allowlist.update(recipients)
+            else:
+                recipients.update(dict.fromkeys(resolved))
         if not recipients and not route["allow_payload_recipients"]:
             checker.add(
                 (*path, "recipients"),
                 f"route {name}: no recipients, and payloads may not name any",
             )
-        options: SendOptions = route["options"]
-        if options.client_message_id is not None:
-            checker.add((*path, "options"), "client_message_id is set by the relay per alert")
-        if options.max_message_parts is not None:
-            checker.add((*path, "options"), "use the route's max_parts, not max_message_parts")
-        if api_data.get("sender") and options.sender is None:
-            options = SendOptions.from_dict({**options.set_options(), "sender": api_data["sender"]})
+        options = _route_options(route["options"], (*path, "options"), checker, sender)
         if route.get("template") is not None:
             from .payload import template_problem  # noqa: PLC0415 - avoids an import cycle
 
             if (problem := template_problem(route["template"])) is not None:
                 checker.add((*path, "template"), f"route {name}: template: {problem}")
         digest_data = route.get("digest")
-        routes.append(
+        built.append(
             RouteConfig(
                 name=name,
                 topic=route["topic"],
@@ -824,24 +866,21 @@ def _build(
                 options=options,
             )
         )
-    checker.raise_if_any()
+    return built
 
-    api_data.pop("api_key_file", None)
-    api_data.pop("password_file", None)
-    mqtt_data.pop("password_file", None)
-    return RelayConfig(
-        mqtt=MqttConfig(**{**mqtt_data, "tls": TlsConfig(**mqtt_data["tls"])}),
-        clickatell=ClickatellConfig(**api_data),
-        queue=QueueConfig(**data["queue"]),
-        limits=LimitsConfig(**data["limits"]),
-        status=StatusConfig(**data["status"]),
-        contacts=contacts,
-        groups=groups,
-        allowlist=frozenset(allowlist),
-        routes=tuple(routes),
-        log_level=data["log_level"],
-        source=checker.source,
-    )
+
+def _route_options(
+    options: SendOptions, path: tuple[Any, ...], checker: _Checker, sender: str | None
+) -> SendOptions:
+    if options.client_message_id is not None:
+        checker.add(path, "client_message_id is set by the relay per alert")
+    if options.max_message_parts is not None:
+        checker.add(path, "use the route's max_parts, not max_message_parts")
+    if options.scheduled_delivery_time is not None:
+        checker.add(path, "alerts are sent at once: scheduled_delivery_time is not allowed")
+    if sender and options.sender is None:
+        return SendOptions.from_dict({**options.set_options(), "sender": sender})
+    return options
 
 
 def resolve_name(
@@ -859,11 +898,15 @@ def resolve_name(
     return None if normalized is None else (normalized,)
 
 
-def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> RelayConfig:
+def load_config(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> RelayConfig:
     """Read and check a configuration file."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError([Problem(f"cannot read the configuration: {error}", None, source)]) from None
+        raise ConfigError(
+            [Problem(f"cannot read the configuration: {error}", None, source)]
+        ) from None
     return parse_config(text, source, environ)

@@ -84,7 +84,7 @@ class Backoff:
 
     def next(self) -> float:
         """The next delay: half fixed, half random, so many relays do not retry in step."""
-        ceiling = min(self.maximum, self.initial * (2 ** min(self.failures, 32)))
+        ceiling = min(self.maximum, self.initial * 2.0 ** min(self.failures, 32))
         self.failures += 1
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
@@ -215,9 +215,7 @@ class Dispatcher:
             await self._maintenance(now)
         next_digest = await self._flush_digests(now)
         if self._hold_until > now:
-            if self._health.paused and now - self._last_balance >= self._limits.balance_check_interval:
-                await self._check_balance(resume=True)
-            return min(self._hold_until - now, self._limits.poll_interval)
+            return await self._held(now)
         if self._health.paused:
             self._health.resume()
             self._on_change()
@@ -230,27 +228,14 @@ class Dispatcher:
             now=now,
         )
         if batch is None:
-            due = await self._store.call(self._store.next_due, exclude=frozenset(self._in_flight))
-            candidates = [self._limits.poll_interval]
-            if due is not None and due > now:
-                candidates.append(due - now)
-            if next_digest is not None:
-                candidates.append(max(next_digest - now, 0.01))
-            return min(candidates)
+            return await self._idle(now, next_digest)
         batch = await self._apply_caps(batch, now)
-        if batch is None:
-            return None
-        if not await self._within_budget(batch, now):
+        if batch is None or not await self._within_budget(batch, now):
             return None
         await self._slots.acquire()
         self._claim(batch)
         try:
-            await self._requests.acquire()
-            remaining = len(batch.recipients)
-            while remaining > 0:
-                chunk = min(remaining, self._message_chunk)
-                await self._messages.acquire(chunk)
-                remaining -= chunk
+            await self._limit(batch)
         except BaseException:
             self._release(batch)
             raise
@@ -258,6 +243,31 @@ class Dispatcher:
         sends.add(task)
         task.add_done_callback(sends.discard)
         return None
+
+    async def _held(self, now: float) -> float:
+        """Sending waits (rate limit, backoff, pause); check the balance when paused."""
+        if self._health.paused and now - self._last_balance >= self._limits.balance_check_interval:
+            await self._check_balance(resume=True)
+        return min(max(self._hold_until - now, 0.0), self._limits.poll_interval)
+
+    async def _idle(self, now: float, next_digest: float | None) -> float:
+        """Nothing to send now: until the next held row, digest or poll."""
+        due = await self._store.call(self._store.next_due, exclude=frozenset(self._in_flight))
+        candidates = [self._limits.poll_interval]
+        if due is not None and due > now:
+            candidates.append(due - now)
+        if next_digest is not None:
+            candidates.append(max(next_digest - now, 0.01))
+        return min(candidates)
+
+    async def _limit(self, batch: Batch) -> None:
+        """Wait for the request and message rate limiters."""
+        await self._requests.acquire()
+        remaining = len(batch.recipients)
+        while remaining > 0:
+            chunk = min(remaining, self._message_chunk)
+            await self._messages.acquire(chunk)
+            remaining -= chunk
 
     def _claim(self, batch: Batch) -> None:
         self._in_flight.update(batch.ids)
@@ -356,7 +366,9 @@ class Dispatcher:
             return True
         self._hold_until = next_midnight_utc(now)
         self._health.pause(f"daily credit budget of {budget:g} spent")
-        _LOGGER.warning("Daily credit budget spent (%.2f of %g); pausing until midnight UTC", spent, budget)
+        _LOGGER.warning(
+            "Daily credit budget spent (%.2f of %g); pausing until midnight UTC", spent, budget
+        )
         self._on_change()
         return False
 
@@ -415,7 +427,7 @@ class Dispatcher:
                     )
                 )
         now = self._clock()
-        credits = result.plan.parts * len(sent) * self._limits.credits_per_part
+        credits_used = result.plan.parts * len(sent) * self._limits.credits_per_part
         await self._store.call(
             self._store.record_results,
             sent=sent,
@@ -423,7 +435,7 @@ class Dispatcher:
             retry=retry,
             retry_at=now + self._limits.backoff_initial,
             error="recipient not accepted this time" if retry else None,
-            credits=credits,
+            credits_used=credits_used,
             failed=len(retry),
             now=now,
         )
@@ -472,7 +484,11 @@ class Dispatcher:
             _LOGGER.warning("Rate limited by the API; waiting %.1fs", wait)
         elif isinstance(error, ClickatellPaymentRequiredError | ClickatellAuthenticationError):
             wait = self._limits.balance_check_interval
-            what = "no credit" if isinstance(error, ClickatellPaymentRequiredError) else "credentials refused"
+            what = (
+                "no credit"
+                if isinstance(error, ClickatellPaymentRequiredError)
+                else "credentials refused"
+            )
             self._health.pause(what)
             self._last_balance = now
             _LOGGER.error("Sending paused (%s): %s", what, detail)
@@ -504,10 +520,15 @@ class Dispatcher:
             return
         self._health.balance = balance.balance
         self._health.currency = balance.currency
-        if resume and balance.balance > 0 and self._health.pause_reason in {
-            "no credit",
-            "credentials refused",
-        }:
+        if (
+            resume
+            and balance.balance > 0
+            and self._health.pause_reason
+            in {
+                "no credit",
+                "credentials refused",
+            }
+        ):
             _LOGGER.info("Balance is %.2f again; resuming", balance.balance)
             self._hold_until = 0.0
         self._on_change()
@@ -541,7 +562,10 @@ class Dispatcher:
             await self._store.call(
                 self._store.prune, retention=self._config.queue.retention, now=now
             )
-        if not self._health.paused and now - self._last_balance >= self._limits.balance_check_interval:
+        if (
+            not self._health.paused
+            and now - self._last_balance >= self._limits.balance_check_interval
+        ):
             await self._check_balance(resume=False)
 
     async def _flush_digests(self, now: float) -> float | None:

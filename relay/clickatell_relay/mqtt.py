@@ -139,12 +139,12 @@ class MqttConnection:
 
     # Connection -------------------------------------------------------------------
 
-    async def connect(self, timeout: float = 30.0) -> None:
+    async def connect(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - aborts the socket too
         """Connect and wait for the broker's CONNACK; raise MqttError on failure."""
         config = self._config
         connect: Any
         if self._v5:
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = int(config.session_expiry)
             connect = functools.partial(
                 self._client.connect,
@@ -188,7 +188,7 @@ class MqttConnection:
         """Wait until the connection ends; the reason."""
         return await asyncio.shield(self._closed)
 
-    async def disconnect(self, timeout: float = 5.0) -> None:
+    async def disconnect(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - then aborts
         """Say goodbye cleanly (the broker does not publish the will)."""
         if self._closed.done():
             return
@@ -200,7 +200,12 @@ class MqttConnection:
 
     # Subscribing and receiving -----------------------------------------------------------
 
-    async def subscribe(self, filters: list[str], qos: int = 1, timeout: float = 10.0) -> None:
+    async def subscribe(
+        self,
+        filters: list[str],
+        qos: int = 1,
+        timeout: float = 10.0,  # noqa: ASYNC109 - a broker error, not a cancellation
+    ) -> None:
         """Subscribe at `qos`; raise MqttError if the broker refuses a filter.
 
         With MQTT 5, retained messages are not replayed on subscription: a
@@ -291,7 +296,7 @@ class MqttConnection:
         *,
         qos: int = 1,
         retain: bool = False,
-        timeout: float = 10.0,
+        timeout: float = 10.0,  # noqa: ASYNC109 - a broker error, not a cancellation
     ) -> None:
         """Publish and, for QoS 1, wait for the broker's PUBACK; raise MqttError otherwise."""
         info = self._publish(topic, payload, qos=qos, retain=retain)
@@ -311,8 +316,9 @@ class MqttConnection:
             self._publishes.pop(mid, None)
 
     async def _until_closed(self, future: asyncio.Future[T]) -> T:
-        closed = asyncio.shield(self._closed)
-        done, _pending = await asyncio.wait({future, closed}, return_when=asyncio.FIRST_COMPLETED)
+        closed: asyncio.Future[Any] = asyncio.shield(self._closed)
+        waiting: set[asyncio.Future[Any]] = {future, closed}
+        done, _pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if future in done:
             return future.result()
         raise MqttError(f"connection lost: {self._closed.result()}")
@@ -350,7 +356,9 @@ class MqttConnection:
             self._closed.set_result(reason)
         self._messages.put_nowait(_CLOSED)
 
-    def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
+    def _on_message(
+        self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage
+    ) -> None:
         self._messages.put_nowait(
             IncomingMessage(
                 topic=message.topic,

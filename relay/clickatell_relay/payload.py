@@ -171,7 +171,7 @@ def _reject_constant(name: str) -> float:
 
 def _load_json(text: str) -> object | Rejection:
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value: object = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as error:
         return Rejection(reason=Reason.NOT_JSON, detail=f"not valid JSON: {error}")
     if _too_deep(value):
@@ -183,7 +183,7 @@ def _finite(value: object) -> bool:
     return not isinstance(value, float) or math.isfinite(value)
 
 
-def parse_payload(
+def parse_payload(  # noqa: PLR0911 - one return per way a payload can fail
     payload: bytes,
     *,
     topic: str = "",
@@ -239,6 +239,21 @@ def _from_json(
         )
     if not all(_finite(value) for value in document.values()):
         return Rejection(reason=Reason.BAD_JSON, detail="numbers must be finite")
+    extras = _extras(document)
+    if isinstance(extras, Rejection):
+        return extras
+    recipients, priority, options = extras
+    fields = {**document, "topic": topic, "text": (text_value or "").strip()}
+    alert = _finish((text_value or "").strip(), fields, template, max_parts)
+    if isinstance(alert, Rejection):
+        return alert
+    return Alert(text=alert.text, recipients=recipients, priority=priority, options=options)
+
+
+def _extras(
+    document: dict[str, Any],
+) -> tuple[tuple[str, ...] | None, int | None, dict[str, Any]] | Rejection:
+    """Recipients, priority and options of a JSON alert."""
     recipients: tuple[str, ...] | None = None
     raw_recipients = document.get("recipients", document.get("to"))
     if raw_recipients is not None:
@@ -261,11 +276,7 @@ def _from_json(
         if isinstance(parsed_options, Rejection):
             return parsed_options
         options = parsed_options
-    fields = {**document, "topic": topic, "text": (text_value or "").strip()}
-    alert = _finish((text_value or "").strip(), fields, template, max_parts)
-    if isinstance(alert, Rejection):
-        return alert
-    return Alert(text=alert.text, recipients=recipients, priority=priority, options=options)
+    return recipients, priority, options
 
 
 def _finish(

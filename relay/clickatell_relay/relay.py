@@ -64,14 +64,16 @@ def build_client(
     )
 
 
-class _SessionEnded(Exception):
+class _SessionEnded(Exception):  # noqa: N818 - a signal to end a task group, not an error
     """Ends a connection's task group when the relay stops."""
 
 
 class Relay:
     """One relay process: a store, a client, a dispatcher and an MQTT supervisor."""
 
-    def __init__(self, config: RelayConfig, *, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self, config: RelayConfig, *, session: aiohttp.ClientSession | None = None
+    ) -> None:
         """Open the queue and build the client; nothing is sent before `run`."""
         self.config = config
         self.store = Store(config.queue.path)
@@ -198,14 +200,16 @@ class Relay:
     async def _handle_burst(
         self, connection: MqttConnection, burst: Sequence[IncomingMessage]
     ) -> None:
-        """validate -> persist -> ack, for one burst."""
+        """Validate, persist and acknowledge one burst."""
         sms: list[NewSms] = []
         digest: list[NewDigestItem] = []
         dead: list[NewDeadLetter] = []
         receipts: list[Receipt] = []
         skip: list[IncomingMessage] = []
         for message in burst:
-            receipt = Receipt(mid=message.mid, digest=receipt_digest(message.topic, message.payload))
+            receipt = Receipt(
+                mid=message.mid, digest=receipt_digest(message.topic, message.payload)
+            )
             if message.retain:
                 # A retained message replayed on subscription is old state, not a new alert.
                 _LOGGER.info("Ignoring retained message on %s", message.topic)
@@ -333,7 +337,9 @@ class Relay:
         raise _SessionEnded
 
 
-def _dead(message: IncomingMessage, rejection: Rejection, route: str | None = None) -> NewDeadLetter:
+def _dead(
+    message: IncomingMessage, rejection: Rejection, route: str | None = None
+) -> NewDeadLetter:
     text = None
     with contextlib.suppress(UnicodeDecodeError):
         text = message.payload.decode("utf-8")[:500]

@@ -116,14 +116,22 @@ _ENTITIES: Final = (
         object_id="oldest_age",
         name="Oldest queued",
         template="{{ value_json.oldest_age }}",
-        extra={"device_class": "duration", "state_class": "measurement", "unit_of_measurement": "s"},
+        extra={
+            "device_class": "duration",
+            "state_class": "measurement",
+            "unit_of_measurement": "s",
+        },
     ),
     _Entity(
         component="sensor",
         object_id="sent",
         name="Sent",
         template="{{ value_json.sent }}",
-        extra={"state_class": "total_increasing", "unit_of_measurement": "SMS", "icon": "mdi:message-check"},
+        extra={
+            "state_class": "total_increasing",
+            "unit_of_measurement": "SMS",
+            "icon": "mdi:message-check",
+        },
     ),
     _Entity(
         component="sensor",
@@ -192,7 +200,5 @@ def discovery_messages(config: RelayConfig) -> list[tuple[str, str]]:
             **entity.extra,
         }
         topic = f"{status.discovery_prefix}/{entity.component}/{node}/{entity.object_id}/config"
-        messages.append(
-            (topic, json.dumps({k: v for k, v in payload.items() if v is not None}))
-        )
+        messages.append((topic, json.dumps({k: v for k, v in payload.items() if v is not None})))
     return messages

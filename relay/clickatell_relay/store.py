@@ -505,20 +505,20 @@ class Store:
         `exclude` holds the rows already in flight. Nothing is written.
         """
         now = time.time() if now is None else now
-        excluded = sorted(exclude)
-        marks = ",".join("?" * len(excluded))
-        not_in = f" AND id NOT IN ({marks})" if excluded else ""
+        excluded = json.dumps(sorted(exclude))
         head = self._db.execute(
             "SELECT client_message_id FROM sms WHERE state = 'queued' AND not_before <= ?"
-            f"{not_in} ORDER BY priority DESC, id LIMIT 1",
-            (now, *excluded),
+            " AND id NOT IN (SELECT value FROM json_each(?))"
+            " ORDER BY priority DESC, id LIMIT 1",
+            (now, excluded),
         ).fetchone()
         if head is None:
             return None
         rows = self._db.execute(
             "SELECT * FROM sms WHERE client_message_id = ? AND state = 'queued'"
-            f" AND not_before <= ?{not_in} ORDER BY id LIMIT ?",
-            (head[0], now, *excluded, limit),
+            " AND not_before <= ? AND id NOT IN (SELECT value FROM json_each(?))"
+            " ORDER BY id LIMIT ?",
+            (head[0], now, excluded, limit),
         ).fetchall()
         first = rows[0]
         return Batch(
@@ -537,11 +537,10 @@ class Store:
 
     def next_due(self, *, exclude: Collection[int] = ()) -> float | None:
         """When the earliest held row becomes due (None when nothing is queued)."""
-        excluded = sorted(exclude)
-        marks = ",".join("?" * len(excluded))
-        not_in = f" AND id NOT IN ({marks})" if excluded else ""
         row = self._db.execute(
-            f"SELECT min(not_before) FROM sms WHERE state = 'queued'{not_in}", excluded
+            "SELECT min(not_before) FROM sms WHERE state = 'queued'"
+            " AND id NOT IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(exclude)),),
         ).fetchone()
         return None if row[0] is None else float(row[0])
 
@@ -553,7 +552,7 @@ class Store:
         retry: Sequence[int] = (),
         retry_at: float = 0.0,
         error: str | None = None,
-        credits: float = 0.0,
+        credits_used: float = 0.0,
         failed: int = 0,
         now: float | None = None,
     ) -> None:
@@ -580,7 +579,7 @@ class Store:
             self._count(db, "sent", len(sent))
             self._count(db, "dead_lettered", len(dead))
             self._count(db, "failed", failed)
-            self._count(db, f"credits:{utc_day(now)}", credits)
+            self._count(db, f"credits:{utc_day(now)}", credits_used)
 
     def hold(self, ids: Sequence[int], until: float, reason: str) -> None:
         """Keep rows queued but not before `until` (per-recipient caps)."""
@@ -617,16 +616,13 @@ class Store:
     def sent_since(self, recipients: Collection[str], since: float) -> dict[str, list[float]]:
         """When each recipient was sent an SMS since `since`, oldest first."""
         found: dict[str, list[float]] = {recipient: [] for recipient in recipients}
-        listed = sorted(recipients)
-        for start in range(0, len(listed), 500):
-            chunk = listed[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(
-                "SELECT recipient, updated_at FROM sms WHERE state = 'sent'"
-                f" AND recipient IN ({marks}) AND updated_at >= ? ORDER BY updated_at",
-                (*chunk, since),
-            ):
-                found[row[0]].append(float(row[1]))
+        for row in self._db.execute(
+            "SELECT recipient, updated_at FROM sms WHERE state = 'sent'"
+            " AND recipient IN (SELECT value FROM json_each(?)) AND updated_at >= ?"
+            " ORDER BY updated_at",
+            (json.dumps(sorted(recipients)), since),
+        ):
+            found[row[0]].append(float(row[1]))
         return found
 
     def credits_spent(self, now: float | None = None) -> float:
@@ -732,11 +728,10 @@ class Store:
                     "SELECT id, sms_id FROM dead_letters WHERE sms_id IS NOT NULL"
                 ).fetchall()
             else:
-                marks = ",".join("?" * len(ids))
                 rows = db.execute(
                     "SELECT id, sms_id FROM dead_letters WHERE sms_id IS NOT NULL"
-                    f" AND id IN ({marks})",
-                    list(ids),
+                    " AND id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(list(ids)),),
                 ).fetchall()
             now = time.time()
             db.executemany(
@@ -791,7 +786,9 @@ class Store:
         dead = self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
         counters = {
             row[0]: float(row[1])
-            for row in self._db.execute("SELECT name, value FROM counters WHERE name NOT LIKE 'credits:%'")
+            for row in self._db.execute(
+                "SELECT name, value FROM counters WHERE name NOT LIKE 'credits:%'"
+            )
         }
         oldest_values = [value for value in (oldest, oldest_digest) if value is not None]
         return Stats(
