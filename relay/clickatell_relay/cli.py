@@ -1,8 +1,12 @@
-"""The `clickatell-relay` command: talk to Clickatell, run the simulator (and the relay).
+"""The `clickatell-relay` command: run the relay, inspect its queue, talk to Clickatell.
 
-Every API error class has its own exit status, so scripts can tell "fix the
-key" from "try again later". Credentials come from options or the
-environment and are never printed.
+`run`, `check-config`, `queue` and `demo` are the relay; `send`, `balance`,
+`coverage` and `stop` talk to the API directly (`send --queue` puts the SMS in
+the relay's queue instead); `simulator` runs the bundled Clickatell
+simulator. Every API error class has its own exit status, so scripts can tell
+"fix the key" from "try again later"; a configuration error exits with 78
+(EX_CONFIG), which the systemd unit does not restart on. Credentials come
+from options, the configuration or the environment and are never printed.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from aioclickatell import (
 )
 
 from . import __version__
+from .config import DEFAULT_CONFIG_PATH, ConfigError, RelayConfig, load_config
 
 # Exit statuses, most specific class first (subclasses before their bases).
 EXIT_STATUSES: tuple[tuple[type[ClickatellError], int], ...] = (
@@ -52,6 +57,8 @@ EXIT_STATUSES: tuple[tuple[type[ClickatellError], int], ...] = (
     (ClickatellError, 1),
 )
 EXIT_REJECTED = 7  # the API refused at least one recipient
+EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: fix the configuration, restarting will not help
+DEFAULT_CONFIG = os.environ.get("CLICKATELL_RELAY_CONFIG", DEFAULT_CONFIG_PATH)
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -121,6 +128,8 @@ def _print(args: argparse.Namespace, data: dict[str, Any], lines: list[str]) -> 
 
 
 async def _send(args: argparse.Namespace) -> int:
+    if args.queue:
+        return _send_to_queue(args)
     options = SendOptions(
         sender=args.sender,
         client_message_id=args.client_message_id,
@@ -149,6 +158,64 @@ async def _send(args: argparse.Namespace) -> int:
     )
     _print(args, result.as_dict(), lines)
     return EXIT_REJECTED if result.rejected else 0
+
+
+def _send_to_queue(args: argparse.Namespace) -> int:
+    """Put an SMS in the relay's queue: the same checks as an MQTT alert, sent by the relay."""
+    from .dispatch import new_client_message_id  # noqa: PLC0415 - relay modules load on demand
+    from .payload import Alert, Rejection, parse_payload  # noqa: PLC0415
+    from .routing import Router  # noqa: PLC0415
+    from .store import NewSms, Store  # noqa: PLC0415
+
+    config = _config_or_exit(args.config)
+    router = Router(config)
+    route = next((item for item in config.routes if item.name == args.route), None)
+    if args.route and route is None:
+        print(f"error: no route named {args.route!r}", file=sys.stderr)  # noqa: T201
+        return 2
+    route = route or config.routes[0]
+    parsed = parse_payload(
+        args.text.encode(),
+        topic=f"cli/{route.name}",
+        mode="text",
+        max_parts=route.max_parts,
+        max_bytes=config.mqtt.max_payload_bytes,
+    )
+    if isinstance(parsed, Rejection):
+        print(f"error: {parsed.reason}: {parsed.detail}", file=sys.stderr)  # noqa: T201
+        return 2
+    routed = router.resolve(
+        route, Alert(text=parsed.text, recipients=tuple(args.to), priority=args.priority_level)
+    )
+    if isinstance(routed, Rejection):
+        print(f"error: {routed.reason}: {routed.detail}", file=sys.stderr)  # noqa: T201
+        return 2
+    store = Store(config.queue.path)
+    try:
+        client_message_id = new_client_message_id()
+        queued = store.enqueue(
+            NewSms(
+                client_message_id=client_message_id,
+                recipients=routed.numbers,
+                text=parsed.text,
+                route=route.name,
+                topic=f"cli/{route.name}",
+                priority=routed.priority,
+                options=route.options.set_options(),
+                max_parts=route.max_parts,
+            ),
+            max_messages=config.queue.max_messages,
+        )
+    finally:
+        store.close()
+    if not queued:
+        print("error: the queue is full", file=sys.stderr)  # noqa: T201
+        return 1
+    print(  # noqa: T201
+        f"Queued {len(routed.numbers)} SMS (clientMessageId {client_message_id}); "
+        "the running relay sends them within its poll interval"
+    )
+    return 0
 
 
 async def _balance(args: argparse.Namespace) -> int:
@@ -213,6 +280,94 @@ async def _simulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_or_exit(path: str) -> RelayConfig:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)  # noqa: T201
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from .relay import run_relay  # noqa: PLC0415 - needs paho, which `send` does not
+
+    config = _config_or_exit(args.config)
+    if not args.verbose:
+        logging.getLogger().setLevel(config.log_level)
+    return await run_relay(config)
+
+
+async def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    if args.show:
+        print(json.dumps(config.redacted(), indent=2, default=str))  # noqa: T201
+    print(  # noqa: T201
+        f"{args.config}: OK: {len(config.routes)} route(s), {len(config.contacts)} contact(s), "
+        f"{len(config.groups)} group(s), {len(config.allowlist)} allowlisted number(s)"
+    )
+    return 0
+
+
+async def _queue(args: argparse.Namespace) -> int:
+    from .store import Store  # noqa: PLC0415 - relay modules load on demand
+
+    config = _config_or_exit(args.config)
+    store = Store(config.queue.path)
+    try:
+        if args.action == "retry":
+            count = store.retry_dead(None if args.all else args.ids)
+            print(f"{count} dead SMS queued again")  # noqa: T201
+            return 0 if count or not args.ids else 1
+        if args.action == "purge-dead":
+            print(f"{store.purge_dead()} dead letter(s) purged")  # noqa: T201
+            return 0
+        stats = store.stats()
+        queued = store.messages(state="queued", limit=args.limit)
+        dead = store.dead_letters(args.limit)
+    finally:
+        store.close()
+    data = {
+        "queue_depth": stats.queue_depth,
+        "digest_waiting": stats.digest_waiting,
+        "oldest_queued_at": stats.oldest_queued_at,
+        "counters": stats.counters,
+        "queued": queued,
+        "dead_letters": [letter.to_json() for letter in dead],
+    }
+    counters = ", ".join(f"{key} {value:g}" for key, value in sorted(stats.counters.items()))
+    lines = [
+        (
+            f"{stats.queue_depth} SMS queued, {stats.digest_waiting} alert(s) waiting for a "
+            f"digest, {stats.dead_letters} dead letter(s)"
+        ),
+        f"counters: {counters}",
+    ]
+    lines.extend(
+        f"  queued #{row['id']} p{row['priority']} to {row['recipient']}: {row['text'][:60]!r}"
+        + (f" (last error: {row['error']})" if row["error"] else "")
+        for row in queued
+    )
+    lines.extend(
+        f"  dead #{letter.id} {letter.reason}{' ' + letter.code if letter.code else ''}: "
+        f"{letter.detail}"
+        + (f" ({letter.recipient})" if letter.recipient else "")
+        + ("" if letter.sms_id is None else " [retryable]")
+        for letter in dead
+    )
+    _print(args, data, lines)
+    return 0
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo  # noqa: PLC0415 - needs mosquitto and the simulator
+
+    return await run_demo(deadline=args.timeout)
+
+
 def _iso_datetime(value: str) -> datetime:
     try:
         when = datetime.fromisoformat(value)
@@ -231,9 +386,56 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_relay_commands(commands)
+    _add_api_commands(commands)
+    return parser
 
-    send = commands.add_parser("send", help="send an SMS directly through the API")
+
+def _add_relay_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type
+    run = commands.add_parser("run", help="run the relay: MQTT alerts to SMS")
+    run.add_argument("--config", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser("check-config", help="check a configuration file")
+    check.add_argument("--config", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    check.add_argument("--show", action="store_true", help="print it, secrets redacted")
+    check.set_defaults(handler=_check_config)
+
+    queue = commands.add_parser("queue", help="inspect the queue, retry or purge dead letters")
+    queue.add_argument("action", choices=("list", "retry", "purge-dead"))
+    queue.add_argument("ids", nargs="*", type=int, help="dead letter IDs to retry")
+    queue.add_argument("--all", action="store_true", help="retry every dead SMS")
+    queue.add_argument("--config", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    queue.add_argument("--limit", type=int, default=20, help="rows to list")
+    queue.add_argument("--json", action="store_true", help="print as JSON")
+    queue.set_defaults(handler=_queue)
+
+    demo = commands.add_parser(
+        "demo", help="run mosquitto, the simulator and the relay, and show alerts becoming SMS"
+    )
+    demo.add_argument("--timeout", type=float, default=25.0, help="seconds to wait for the SMS")
+    demo.set_defaults(handler=_demo)
+
+
+def _add_api_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type
+    send = commands.add_parser(
+        "send", help="send an SMS through the API, or with --queue through the relay's queue"
+    )
     _add_api_arguments(send)
+    send.add_argument(
+        "--queue",
+        action="store_true",
+        help="put it in the relay's queue (recipients: contacts, groups or allowlisted numbers)",
+    )
+    send.add_argument("--config", default=DEFAULT_CONFIG, help="the relay's (with --queue)")
+    send.add_argument("--route", help="with --queue: the route whose priority and options apply")
+    send.add_argument(
+        "--priority-level",
+        type=int,
+        choices=range(10),
+        metavar="0-9",
+        help="with --queue: priority in the relay's queue",
+    )
     send.add_argument("--to", action="append", required=True, help="recipient (repeatable)")
     send.add_argument("--text", required=True)
     send.add_argument("--from", dest="sender", help="sender ID or two-way number")
@@ -273,7 +475,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--messages-per-second", type=float, default=None, help="answer 429 above this rate"
     )
     simulator.set_defaults(handler=_simulator)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -337,6 +337,8 @@ class RelayConfig:
     def redacted(self) -> dict[str, Any]:
         """The configuration as plain data with every secret replaced; safe to log."""
         redacted: dict[str, Any] = _redact(asdict(self))
+        for route, original in zip(redacted["routes"], self.routes, strict=True):
+            route["options"] = _redact(original.options.set_options())
         return redacted
 
 

@@ -99,7 +99,17 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set."""
-        _LOGGER.info("Starting with %s", json.dumps(self.config.redacted(), default=str))
+        config = self.config
+        _LOGGER.info(
+            "Starting: broker %s:%d, %s API, %d route(s), %d allowlisted number(s), queue %s",
+            config.mqtt.host,
+            config.mqtt.port,
+            config.clickatell.api.value,
+            len(config.routes),
+            len(config.allowlist),
+            config.queue.path,
+        )
+        _LOGGER.debug("Configuration: %s", json.dumps(config.redacted(), default=str))
         stats = await self.store.call(self.store.stats)
         if stats.queue_depth or stats.digest_waiting:
             _LOGGER.info(
