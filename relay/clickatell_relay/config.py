@@ -531,7 +531,9 @@ LIMITS_SCHEMA = vol.Schema(
         vol.Optional("credits_per_part", default=1.0): _positive(float),
         vol.Optional("backoff_initial", default=1.0): vol.All(duration, vol.Range(min=0.01)),
         vol.Optional("backoff_max", default=300.0): vol.All(duration, vol.Range(min=0.01)),
-        vol.Optional("balance_check_interval", default=300.0): vol.All(duration, vol.Range(min=1)),
+        vol.Optional("balance_check_interval", default=300.0): vol.All(
+            duration, vol.Range(min=0.1)
+        ),
         vol.Optional("poll_interval", default=5.0): vol.All(duration, vol.Range(min=0.05)),
     }
 )

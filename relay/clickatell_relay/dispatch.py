@@ -67,7 +67,7 @@ _LOGGER = logging.getLogger(__name__)
 # Per-recipient error codes that say "not now" rather than "never".
 TRANSIENT_RECIPIENT_CODES: Final = frozenset({"130", "301", "901", "18", "19", "20", "43"})
 HOUR: Final = 3600.0
-MAINTENANCE_INTERVAL: Final = 10.0
+MAINTENANCE_INTERVAL: Final = 10.0  # at most; at least every poll interval, and 1 s
 PRUNE_INTERVAL: Final = 600.0
 ERROR_DETAIL_LIMIT: Final = 300
 
@@ -161,10 +161,13 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._in_flight_recipients: dict[str, int] = {}
+        self._in_flight_credits = 0.0  # estimated cost of the requests in flight
+        self._batch_credits: dict[tuple[str, int], float] = {}
         self._slots = asyncio.Semaphore(self._limits.concurrency)
         self._hold_until = 0.0
         self._backoff = Backoff(self._limits.backoff_initial, self._limits.backoff_max)
         self._last_maintenance = 0.0
+        self._maintenance_interval = min(MAINTENANCE_INTERVAL, max(1.0, self._limits.poll_interval))
         self._last_prune = 0.0
         self._last_balance = 0.0
         self.requests_sent = 0
@@ -210,7 +213,7 @@ class Dispatcher:
     async def _step(self, sends: set[asyncio.Task[None]]) -> float | None:
         """One turn of the loop; how long to wait before the next, or None for at once."""
         now = self._clock()
-        if now - self._last_maintenance >= MAINTENANCE_INTERVAL:
+        if now - self._last_maintenance >= self._maintenance_interval:
             self._last_maintenance = now
             await self._maintenance(now)
         next_digest = await self._flush_digests(now)
@@ -276,6 +279,8 @@ class Dispatcher:
 
     def _release(self, batch: Batch) -> None:
         self._in_flight.difference_update(batch.ids)
+        cost = self._batch_credits.pop((batch.client_message_id, batch.ids[0]), 0.0)
+        self._in_flight_credits = max(0.0, self._in_flight_credits - cost)
         for recipient in batch.recipients:
             left = self._in_flight_recipients.get(recipient, 0) - 1
             if left > 0:
@@ -362,7 +367,9 @@ class Dispatcher:
         if budget is None:
             return True
         cost = self._parts(batch) * len(batch.recipients) * self._limits.credits_per_part
-        if spent + cost <= budget:
+        if spent + self._in_flight_credits + cost <= budget:
+            self._batch_credits[batch.client_message_id, batch.ids[0]] = cost
+            self._in_flight_credits += cost
             return True
         self._hold_until = next_midnight_utc(now)
         self._health.pause(f"daily credit budget of {budget:g} spent")

@@ -205,18 +205,25 @@ class MqttConnection:
         filters: list[str],
         qos: int = 1,
         timeout: float = 10.0,  # noqa: ASYNC109 - a broker error, not a cancellation
+        *,
+        retained: bool = False,
     ) -> None:
         """Subscribe at `qos`; raise MqttError if the broker refuses a filter.
 
-        With MQTT 5, retained messages are not replayed on subscription: a
-        retained "alert" is old state, and resubscribing on every connect
-        would send it again and again.
+        With MQTT 5 and `retained` False, retained messages are not replayed
+        on subscription: a retained "alert" is old state, and resubscribing on
+        every connect would send it again and again.
         """
         if not filters:
             return
         topics: list[tuple[str, Any]]
         if self._v5:
-            options = SubscribeOptions(qos=qos, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+            handling = (
+                SubscribeOptions.RETAIN_SEND_ON_SUBSCRIBE
+                if retained
+                else SubscribeOptions.RETAIN_DO_NOT_SEND
+            )
+            options = SubscribeOptions(qos=qos, retainHandling=handling)
             topics = [(item, options) for item in filters]
         else:
             topics = [(item, qos) for item in filters]

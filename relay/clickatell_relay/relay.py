@@ -20,7 +20,7 @@ import json
 import logging
 import signal
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aioclickatell import ClickatellClient, SendOptions
 
@@ -313,7 +313,7 @@ class Relay:
 
     # Status and dead letters ---------------------------------------------------------------
 
-    async def status(self) -> dict[str, object]:
+    async def status(self) -> dict[str, Any]:
         """The current status document."""
         stats = await self.store.call(self.store.stats)
         return status_payload(
