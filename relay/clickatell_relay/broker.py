@@ -8,6 +8,7 @@ sessions and their queued QoS 1 messages survive a broker restart.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import shutil
 import signal
@@ -66,6 +67,9 @@ class LocalBroker:
                     f"persistence_location {persistence}/",
                     "autosave_interval 1",
                     "max_queued_messages 100000",
+                    # Started as root, mosquitto switches to the user "mosquitto", who
+                    # could not write our directory: stay who we are.
+                    *([f"user {getpass.getuser()}"] if os.geteuid() == 0 else []),
                     "log_type error",
                     "log_type warning",
                     "log_type notice",

@@ -327,7 +327,8 @@ async def test_high_priority_goes_before_a_low_priority_backlog(
 
 
 async def _depth_is(relay: Relay, depth: int) -> bool:
-    return (await relay.status())["queue_depth"] == depth
+    depth_now: int = (await relay.status())["queue_depth"]
+    return depth_now == depth
 
 
 async def test_daily_credit_budget_pauses_sending(

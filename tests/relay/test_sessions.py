@@ -1,0 +1,94 @@
+"""Persistent sessions, broker restarts, shared subscriptions: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from clickatell_relay.broker import LocalBroker
+from clickatell_relay.simulator import Simulator
+
+from .conftest import ALICE, BOB, ConfigFactory, mqtt_client, running, sent_to, until
+
+
+def _expected(texts: list[str]) -> Counter[tuple[str, str]]:
+    return Counter((text, number) for text in texts for number in (ALICE, BOB))
+
+
+async def test_alerts_wait_at_the_broker_while_the_relay_is_away(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = make_config()
+    async with running(config):
+        pass  # the first connect creates the persistent session and its subscription
+    async with mqtt_client(config, "publisher") as client:
+        for index in range(10):
+            await client.publish("alerts/x", f"while away {index}")
+    assert simulator.messages == []
+    async with running(config):
+        await until(lambda: len(simulator.messages) == 20)
+    assert Counter(sent_to(simulator)) == _expected([f"while away {i}" for i in range(10)])
+
+
+async def test_a_broker_restart_while_alerts_are_published_loses_nothing(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = make_config()
+    texts = [f"alert {index}" for index in range(30)]
+    async with running(config) as relay:
+        async with mqtt_client(config, "publisher") as client:
+            for text in texts[:10]:
+                await client.publish("alerts/x", text)
+        # The relay is away while the broker restarts and more alerts come in.
+        broker.stop()
+        await until(lambda: not relay.connected.is_set())
+        broker.start()
+        async with mqtt_client(config, "publisher") as client:
+            for text in texts[10:20]:
+                await client.publish("alerts/x", text)
+        await until(lambda: relay.connected.is_set())
+        broker.restart()
+        await until(lambda: relay.connected.is_set())
+        async with mqtt_client(config, "publisher") as client:
+            for text in texts[20:]:
+                await client.publish("alerts/x", text)
+        await until(lambda: len(simulator.messages) >= 60, 30)
+    assert Counter(sent_to(simulator)) == _expected(texts)
+
+
+async def test_mqtt_311_persistent_session(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = make_config(mqtt={"protocol": "3.1.1"})
+    async with running(config):
+        pass
+    async with mqtt_client(config, "publisher") as client:
+        await client.publish("alerts/x", "queued for a 3.1.1 session")
+    async with running(config):
+        await until(lambda: len(simulator.messages) == 2)
+    assert Counter(sent_to(simulator)) == _expected(["queued for a 3.1.1 session"])
+
+
+async def test_a_shared_subscription_pair_sends_each_alert_once(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    first = make_config(mqtt={"shared_group": "relays", "client_id": "relay-a"})
+    second = replace(
+        first,
+        mqtt=replace(first.mqtt, client_id="relay-b"),
+        queue=replace(first.queue, path=first.queue.path + ".b"),
+    )
+    texts = [f"shared {index}" for index in range(40)]
+    async with running(first) as relay_a, running(second) as relay_b:
+        async with mqtt_client(first, "publisher") as client:
+            for text in texts:
+                await client.publish("alerts/x", text)
+        await until(lambda: len(simulator.messages) >= 80)
+        await until(lambda: relay_a.dispatcher.in_flight == relay_b.dispatcher.in_flight == 0)
+        status_a = await relay_a.status()
+        status_b = await relay_b.status()
+    assert Counter(sent_to(simulator)) == _expected(texts)
+    # Both relays took part of the stream.
+    assert status_a["received"] > 0
+    assert status_b["received"] > 0
+    assert status_a["received"] + status_b["received"] == len(texts)
