@@ -46,9 +46,9 @@ async def test_a_broker_restart_while_alerts_are_published_loses_nothing(
         async with mqtt_client(config, "publisher") as client:
             for text in texts[10:20]:
                 await client.publish("alerts/x", text)
-        await until(lambda: relay.connected.is_set())
+        await until(relay.connected.is_set)
         broker.restart()
-        await until(lambda: relay.connected.is_set())
+        await until(relay.connected.is_set)
         async with mqtt_client(config, "publisher") as client:
             for text in texts[20:]:
                 await client.publish("alerts/x", text)
