@@ -594,25 +594,28 @@ RELAY_SCHEMA = vol.Schema(
 
 
 def _expand_env(
-    node: object, path: tuple[Any, ...], problems: list[tuple[tuple[Any, ...], str]]
+    node: object,
+    path: tuple[Any, ...],
+    problems: list[tuple[tuple[Any, ...], str]],
+    environ: Mapping[str, str],
 ) -> object:
     """Replace `${VAR}` in every string; an unset variable is a problem at its line."""
     if isinstance(node, MarkedDict):
         for key in list(node):
-            node[key] = _expand_env(node[key], (*path, key), problems)
+            node[key] = _expand_env(node[key], (*path, key), problems, environ)
         return node
     if isinstance(node, MarkedList):
         for index, item in enumerate(node):
-            node[index] = _expand_env(item, (*path, index), problems)
+            node[index] = _expand_env(item, (*path, index), problems, environ)
         return node
     if isinstance(node, str) and "$" in node:
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
-            if name not in os.environ:
+            if name not in environ:
                 problems.append((path, f"environment variable {name} is not set"))
                 return ""
-            return os.environ[name]
+            return environ[name]
 
         return _ENV_REFERENCE.sub(replace, node)
     return node
@@ -686,7 +689,7 @@ def parse_config(
         raise ConfigError([Problem("the configuration must be a mapping", None, source)])
     checker = _Checker(document, source)
     env_problems: list[tuple[tuple[Any, ...], str]] = []
-    _expand_env(document, (), env_problems)
+    _expand_env(document, (), env_problems, environ)
     for path, message in env_problems:
         checker.add(path, message)
     checker.raise_if_any()

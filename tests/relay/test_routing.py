@@ -1,0 +1,88 @@
+"""Topic matching, subscription sets and recipient resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from clickatell_relay.config import parse_config
+from clickatell_relay.payload import Alert, Reason, Rejection
+from clickatell_relay.routing import Routed, Router, filter_covers, minimal_filters, topic_matches
+
+CONFIG = """\
+clickatell: {api_key: k}
+contacts: {alice: "2799900001", bob: "2799900002"}
+groups: {team: [alice, bob]}
+allowlist: ["2799900009"]
+routes:
+  - {name: crit, topic: alerts/critical/#, recipients: [team], priority: high}
+  - {name: all, topic: alerts/#, recipients: [alice]}
+  - {name: fixed, topic: fixed/+, recipients: [bob], allow_payload_recipients: false}
+"""
+
+
+@pytest.mark.parametrize(
+    ("topic_filter", "topic", "matches"),
+    [
+        ("a/b", "a/b", True),
+        ("a/+", "a/b", True),
+        ("a/+", "a/b/c", False),
+        ("a/#", "a", True),
+        ("a/#", "a/b/c", True),
+        ("#", "a/b", True),
+        ("#", "$SYS/x", False),
+        ("+/b", "$x/b", False),
+        ("a/+/c", "a//c", True),
+        ("a/b", "a/b/c", False),
+    ],
+)
+def test_topic_matches(topic_filter: str, topic: str, matches: bool) -> None:
+    assert topic_matches(topic_filter, topic) is matches
+
+
+def test_filter_cover_and_minimal_subscriptions() -> None:
+    assert filter_covers("a/#", "a/b/+")
+    assert filter_covers("a/+", "a/b")
+    assert not filter_covers("a/b", "a/+")
+    assert not filter_covers("a/+", "a/#")
+    assert minimal_filters(["alerts/critical/#", "alerts/#", "x/+", "x/y", "alerts/#"]) == [
+        "alerts/#",
+        "x/+",
+    ]
+
+
+def test_first_matching_route_wins_and_subscriptions_share() -> None:
+    router = Router(parse_config(CONFIG, "r.yaml", environ={}))
+    route = router.route_for("alerts/critical/db")
+    assert route is not None
+    assert route.name == "crit"
+    other = router.route_for("alerts/disk")
+    assert other is not None
+    assert other.name == "all"
+    assert router.route_for("elsewhere") is None
+    assert router.subscriptions("grp") == ["$share/grp/alerts/#", "$share/grp/fixed/+"]
+
+
+def test_resolution_stays_on_the_allowlist() -> None:
+    router = Router(parse_config(CONFIG, "r.yaml", environ={}))
+    route = router.route_for("alerts/x")
+    assert route is not None
+    routed = router.resolve(route, Alert(text="t", recipients=("team", "2799900009")))
+    assert isinstance(routed, Routed)
+    assert routed.numbers == ("2799900001", "2799900002", "2799900009")
+    refused = router.resolve(route, Alert(text="t", recipients=("alice", "2799900123")))
+    assert isinstance(refused, Rejection)
+    assert refused.reason is Reason.UNKNOWN_RECIPIENT
+    assert "2799900123" in refused.detail
+    default = router.resolve(route, Alert(text="t", priority=0))
+    assert isinstance(default, Routed)
+    assert default.numbers == ("2799900001",)
+    assert default.priority == 0
+
+
+def test_a_route_may_refuse_payload_recipients() -> None:
+    router = Router(parse_config(CONFIG, "r.yaml", environ={}))
+    route = router.route_for("fixed/a")
+    assert route is not None
+    refused = router.resolve(route, Alert(text="t", recipients=("bob",)))
+    assert isinstance(refused, Rejection)
+    assert refused.reason is Reason.RECIPIENTS_NOT_ALLOWED

@@ -1,0 +1,187 @@
+"""The SQLite queue: bursts, claims, results, bounds, digests, dead letters, reopening."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from clickatell_relay.store import (
+    NewDeadLetter,
+    NewDigestItem,
+    NewSms,
+    Receipt,
+    Store,
+    receipt_digest,
+)
+
+
+def sms(cmid: str, *recipients: str, priority: int = 5, text: str = "hello") -> NewSms:
+    return NewSms(
+        client_message_id=cmid,
+        recipients=recipients,
+        text=text,
+        route="r",
+        topic="alerts/x",
+        priority=priority,
+        options={"validity_period": 5},
+        max_parts=3,
+    )
+
+
+def commit(store: Store, *alerts: NewSms, max_messages: int = 100, now: float = 1000.0) -> None:
+    store.commit_burst(
+        sms=alerts, digest=[], dead=[], receipts=[], max_messages=max_messages, now=now
+    )
+
+
+def test_wal_mode_and_one_durable_commit_per_burst(tmp_path: Path) -> None:
+    store = Store(tmp_path / "q.db")
+    commit(store, sms("a", "1", "2"), sms("b", "3"))
+    assert store.durable_commits == 1
+    assert store.bookkeeping_commits == 0
+    mode = sqlite3.connect(tmp_path / "q.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    assert store.stats().queue_depth == 3
+    store.close()
+
+
+def test_claims_take_priority_then_age_and_respect_the_batch_size(tmp_path: Path) -> None:
+    store = Store(tmp_path / "q.db")
+    commit(store, sms("low", "1", "2", "3", priority=1), sms("high", "4", priority=9))
+    first = store.claim(limit=2, now=2000)
+    assert first is not None
+    assert first.client_message_id == "high"
+    second = store.claim(limit=2, exclude=first.ids, now=2000)
+    assert second is not None
+    assert second.client_message_id == "low"
+    assert second.recipients == ("1", "2")
+    assert second.options == {"validity_period": 5}
+    third = store.claim(limit=2, exclude={*first.ids, *second.ids}, now=2000)
+    assert third is not None
+    assert third.recipients == ("3",)
+    store.close()
+
+
+def test_results_retries_and_dead_letters(tmp_path: Path) -> None:
+    store = Store(tmp_path / "q.db")
+    commit(store, sms("a", "1", "2", "3"))
+    batch = store.claim(limit=10, now=2000)
+    assert batch is not None
+    one, two, three = batch.ids
+    store.record_results(
+        sent=[(one, "api-1")],
+        dead=[
+            (two, NewDeadLetter(reason="rejected", detail="opted out", code="122", recipient="2"))
+        ],
+        retry=[three],
+        retry_at=5000,
+        credits_used=1,
+        now=2000,
+    )
+    assert store.claim(limit=10, now=2000) is None  # the retry waits
+    retried = store.claim(limit=10, now=5000)
+    assert retried is not None
+    assert retried.ids == (three,)
+    assert retried.attempts == 1
+    stats = store.stats()
+    assert stats.counters["sent"] == 1
+    assert stats.counters["dead_lettered"] == 1
+    assert store.credits_spent(2000) == 1
+    letters = store.unpublished_dead_letters()
+    assert [(letter.code, letter.recipient) for letter in letters] == [("122", "2")]
+    store.mark_published([letter.id for letter in letters])
+    assert store.unpublished_dead_letters() == []
+    assert store.retry_dead() == 1
+    assert store.stats().queue_depth == 2
+    store.close()
+
+
+def test_the_bound_refuses_whole_alerts_as_dead_letters(tmp_path: Path) -> None:
+    store = Store(tmp_path / "q.db")
+    result = store.commit_burst(
+        sms=[sms("a", "1", "2"), sms("b", "3", "4"), sms("c", "5")],
+        digest=[],
+        dead=[],
+        receipts=[],
+        max_messages=3,
+    )
+    assert result.queued_sms == 3
+    assert result.queue_full == 1
+    assert store.stats().queue_depth == 3
+    assert [letter.reason for letter in store.unpublished_dead_letters()] == ["queue_full"]
+    store.close()
+
+
+def test_everything_committed_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    store = Store(path)
+    receipt = Receipt(mid=7, digest=receipt_digest("alerts/x", b"hello"))
+    store.commit_burst(
+        sms=[sms("a", "1")],
+        digest=[
+            NewDigestItem(
+                group_key="g",
+                route="r",
+                topic="t",
+                recipients=("1",),
+                text="d",
+                priority=5,
+                options={},
+                max_parts=1,
+            )
+        ],
+        dead=[NewDeadLetter(reason="empty", detail="empty", payload=b"")],
+        receipts=[receipt],
+        max_messages=10,
+    )
+    # No close: as after kill -9.
+    reopened = Store(path)
+    assert reopened.stats().queue_depth == 1
+    assert reopened.stats().digest_waiting == 1
+    assert reopened.is_redelivery(receipt)
+    assert not reopened.is_redelivery(Receipt(mid=7, digest=receipt_digest("alerts/x", b"other")))
+    assert len(reopened.unpublished_dead_letters()) == 1
+    reopened.close()
+
+
+def test_digest_fold_is_atomic(tmp_path: Path) -> None:
+    store = Store(tmp_path / "q.db")
+    items = [
+        NewDigestItem(
+            group_key="g",
+            route="r",
+            topic="t",
+            recipients=("1", "2"),
+            text=f"alert {index}",
+            priority=5,
+            options={},
+            max_parts=1,
+        )
+        for index in range(3)
+    ]
+    store.commit_burst(sms=[], digest=items, dead=[], receipts=[], max_messages=10, now=100)
+    (group,) = store.digest_groups()
+    assert group.count == 3
+    assert group.last_flush is None
+    waiting = store.digest_items("g")
+    store.fold_digest(
+        group_key="g", item_ids=[item.id for item in waiting[:2]], sms=sms("d", "1", "2"), now=200
+    )
+    assert store.last_flush("g") == 200
+    assert [item.text for item in store.digest_items("g")] == ["alert 2"]
+    assert store.stats().queue_depth == 2
+    store.close()
+
+
+def test_prune_keeps_the_recent_hour_for_the_caps(tmp_path: Path) -> None:
+    store = Store(tmp_path / "q.db")
+    commit(store, sms("a", "1"), now=1000)
+    batch = store.claim(limit=10, now=1000)
+    assert batch is not None
+    store.record_results(sent=[(batch.ids[0], "x")], now=1000)
+    assert store.sent_since(["1", "2"], 0) == {"1": [1000.0], "2": []}
+    store.prune(retention=3600, now=1000 + 1800)
+    assert store.sent_since(["1"], 0) == {"1": [1000.0]}
+    store.prune(retention=3600, now=1000 + 7200)
+    assert store.sent_since(["1"], 0) == {"1": []}
+    store.close()
