@@ -67,6 +67,8 @@ _LOGGER = logging.getLogger(__name__)
 # Per-recipient error codes that say "not now" rather than "never".
 TRANSIENT_RECIPIENT_CODES: Final = frozenset({"130", "301", "901", "18", "19", "20", "43"})
 HOUR: Final = 3600.0
+# Pauses that end when the account is usable again (checked through the balance).
+ACCOUNT_PAUSES: Final = frozenset({"no credit", "credentials refused"})
 MAINTENANCE_INTERVAL: Final = 10.0  # at most; at least every poll interval, and 1 s
 PRUNE_INTERVAL: Final = 600.0
 ERROR_DETAIL_LIMIT: Final = 300
@@ -220,6 +222,8 @@ class Dispatcher:
         if self._hold_until > now:
             return await self._held(now)
         if self._health.paused:
+            if not await self._may_resume(now):
+                return await self._held(now)
             self._health.resume()
             self._on_change()
         if self._slots.locked():
@@ -248,10 +252,18 @@ class Dispatcher:
         return None
 
     async def _held(self, now: float) -> float:
-        """Sending waits (rate limit, backoff, pause); check the balance when paused."""
-        if self._health.paused and now - self._last_balance >= self._limits.balance_check_interval:
-            await self._check_balance(resume=True)
+        """Sending waits (rate limit, backoff, pause)."""
         return min(max(self._hold_until - now, 0.0), self._limits.poll_interval)
+
+    async def _may_resume(self, now: float) -> bool:
+        """Whether a pause may end: for an account pause, whether the balance reads above 0."""
+        if self._health.pause_reason not in ACCOUNT_PAUSES:
+            return True  # the budget pause ends at midnight, nothing to check
+        if await self._check_balance():
+            _LOGGER.info("The account has credit again; resuming")
+            return True
+        self._hold_until = now + self._limits.balance_check_interval
+        return False
 
     async def _idle(self, now: float, next_digest: float | None) -> float:
         """Nothing to send now: until the next held row, digest or poll."""
@@ -496,9 +508,9 @@ class Dispatcher:
                 if isinstance(error, ClickatellPaymentRequiredError)
                 else "credentials refused"
             )
+            if not self._health.paused:
+                _LOGGER.error("Sending paused (%s): %s", what, detail)
             self._health.pause(what)
-            self._last_balance = now
-            _LOGGER.error("Sending paused (%s): %s", what, detail)
         else:
             wait = self._backoff.next()
             _LOGGER.warning("Send failed (%s); retrying in %.1fs", detail, wait)
@@ -514,31 +526,21 @@ class Dispatcher:
 
     # Upkeep ---------------------------------------------------------------------------------
 
-    async def _check_balance(self, *, resume: bool) -> None:
+    async def _check_balance(self) -> bool:
+        """Read the balance for the status; whether sending may go on (True if unknowable)."""
         self._last_balance = self._clock()
         if not self._client.supports(Operation.BALANCE):
-            if resume:
-                self._hold_until = 0.0
-            return
+            return True
         try:
             balance = await self._client.balance()
         except ClickatellError as error:
             self._health.error(f"balance: {error}"[:ERROR_DETAIL_LIMIT])
-            return
+            self._on_change()
+            return False
         self._health.balance = balance.balance
         self._health.currency = balance.currency
-        if (
-            resume
-            and balance.balance > 0
-            and self._health.pause_reason
-            in {
-                "no credit",
-                "credentials refused",
-            }
-        ):
-            _LOGGER.info("Balance is %.2f again; resuming", balance.balance)
-            self._hold_until = 0.0
         self._on_change()
+        return balance.balance > 0
 
     async def _maintenance(self, now: float) -> None:
         expired = await self._store.call(
@@ -573,7 +575,7 @@ class Dispatcher:
             not self._health.paused
             and now - self._last_balance >= self._limits.balance_check_interval
         ):
-            await self._check_balance(resume=False)
+            await self._check_balance()
 
     async def _flush_digests(self, now: float) -> float | None:
         """Fold the digest groups that are due; when the next one will be."""

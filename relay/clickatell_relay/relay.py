@@ -326,10 +326,10 @@ class Relay:
     async def _publish_status(self, connection: MqttConnection, stop: asyncio.Event) -> None:
         topic = self.config.mqtt.status_topic
         while not stop.is_set():
+            self._status_dirty.clear()  # a change from now on is published next time
             payload = json.dumps(await self.status())
             await connection.publish(topic, payload, qos=1, retain=True)
             await _wait(stop, STATUS_MIN_INTERVAL)
-            self._status_dirty.clear()
             await _wait_any(stop, self._status_dirty, self.config.status.interval)
         raise _SessionEnded
 
