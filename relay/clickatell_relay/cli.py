@@ -292,8 +292,16 @@ async def _run(args: argparse.Namespace) -> int:
     from .relay import run_relay  # noqa: PLC0415 - needs paho, which `send` does not
 
     config = _config_or_exit(args.config)
-    if not args.verbose:
-        logging.getLogger().setLevel(config.log_level)
+    # The relay logs to stdout; under systemd (JOURNAL_STREAM set) journald adds the time.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else config.log_level,
+        format=fmt,
+        stream=sys.stdout,
+        force=True,
+    )
     return await run_relay(config)
 
 

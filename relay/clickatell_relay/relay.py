@@ -92,6 +92,7 @@ class Relay:
         self.connection: MqttConnection | None = None
         self.connected = asyncio.Event()
         self.bursts = 0
+        self._burst: asyncio.Future[None] | None = None
 
     def _changed(self) -> None:
         self._status_dirty.set()
@@ -163,6 +164,9 @@ class Relay:
                 await _wait(stop, backoff.next())
 
     async def _goodbye(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        """Let the burst being committed be acknowledged, say offline, disconnect cleanly."""
+        if self._burst is not None and not self._burst.done():
+            await asyncio.wait({self._burst}, timeout=SHUTDOWN_TIMEOUT)
         if stop.is_set() and connection.is_connected:
             with contextlib.suppress(MqttError):
                 await connection.publish(
@@ -204,8 +208,10 @@ class Relay:
                 with contextlib.suppress(asyncio.CancelledError):
                     await burst_task
                 raise _SessionEnded
-            # Not interruptible: commit, then ack, whatever happens meanwhile.
-            await asyncio.shield(self._handle_burst(connection, burst_task.result()))
+            # Not interruptible: commit, then ack, whatever happens meanwhile;
+            # `_goodbye` waits for it before disconnecting.
+            self._burst = asyncio.ensure_future(self._handle_burst(connection, burst_task.result()))
+            await asyncio.shield(self._burst)
 
     async def _handle_burst(
         self, connection: MqttConnection, burst: Sequence[IncomingMessage]
