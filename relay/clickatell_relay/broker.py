@@ -45,8 +45,21 @@ def free_port() -> int:
 class LocalBroker:
     """Mosquitto on 127.0.0.1 with persistence; `start`, `stop`, `restart`."""
 
-    def __init__(self, directory: str | Path | None = None, port: int | None = None) -> None:
-        """Choose the port and the directory; nothing runs until `start`."""
+    def __init__(
+        self,
+        directory: str | Path | None = None,
+        port: int | None = None,
+        *,
+        listener_options: list[str] | None = None,
+        options: list[str] | None = None,
+    ) -> None:
+        """Choose the port, the directory and extra mosquitto.conf lines; nothing runs yet.
+
+        `listener_options` follow the listener line (certfile, keyfile...);
+        `options` are global (password_file, allow_anonymous false...).
+        """
+        self.listener_options = listener_options or []
+        self.options = options or []
         self._own_directory = directory is None
         self.directory = Path(directory or tempfile.mkdtemp(prefix="relay-broker-"))
         self.port = port or free_port()
@@ -62,7 +75,8 @@ class LocalBroker:
             "\n".join(
                 [
                     f"listener {self.port} 127.0.0.1",
-                    "allow_anonymous true",
+                    *self.listener_options,
+                    *(self.options or ["allow_anonymous true"]),
                     "persistence true",
                     f"persistence_location {persistence}/",
                     "autosave_interval 1",
