@@ -243,6 +243,14 @@ class MqttConnection:
         if refused:
             raise MqttError(f"the broker refused the subscription to {', '.join(refused)}")
 
+    async def unsubscribe(self, filters: list[str]) -> None:
+        """Drop subscriptions (a persistent session keeps them across connections)."""
+        if not filters:
+            return
+        result, _mid = self._client.unsubscribe(filters)
+        if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            raise MqttError(f"cannot unsubscribe: {paho.error_string(result)}")
+
     async def next_burst(self, linger: float, max_messages: int) -> list[IncomingMessage]:
         """Wait for a message, then gather what else arrives within `linger` seconds.
 

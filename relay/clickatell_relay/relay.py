@@ -177,7 +177,16 @@ class Relay:
     async def _session(self, connection: MqttConnection, stop: asyncio.Event) -> None:
         """Subscribe and announce (on every connect), then receive until stop or loss."""
         mqtt = self.config.mqtt
-        await connection.subscribe(self.router.subscriptions(mqtt.shared_group), qos=1)
+        filters = self.router.subscriptions(mqtt.shared_group)
+        # The persistent session keeps the subscriptions of an earlier configuration.
+        remembered = await self.store.call(self.store.get_meta, "subscriptions")
+        previous: list[str] = json.loads(remembered) if remembered else []
+        stale = [item for item in previous if item not in filters]
+        if stale:
+            _LOGGER.info("Unsubscribing from filters no longer configured: %s", ", ".join(stale))
+            await connection.unsubscribe(stale)
+        await connection.subscribe(filters, qos=1)
+        await self.store.call(self.store.set_meta, "subscriptions", json.dumps(filters))
         await connection.publish(mqtt.availability_topic, ONLINE, qos=1, retain=True)
         if self.config.status.discovery:
             for topic, payload in discovery_messages(self.config):

@@ -365,6 +365,22 @@ class Store:
                 (name, amount),
             )
 
+    # Settings that outlive a run -------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """A remembered value (for example the filters the session is subscribed to)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a value."""
+        with self._transaction(durable=False) as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
     # Receiving ------------------------------------------------------------------------
 
     def is_redelivery(self, receipt: Receipt) -> bool:

@@ -92,3 +92,21 @@ async def test_a_shared_subscription_pair_sends_each_alert_once(
     assert status_a["received"] > 0
     assert status_b["received"] > 0
     assert status_a["received"] + status_b["received"] == len(texts)
+
+
+async def test_filters_dropped_from_the_config_are_unsubscribed(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    old = make_config(routes=[{"name": "old", "topic": "legacy/#", "recipients": ["alice"]}])
+    async with running(old):
+        pass
+    new = make_config()  # routes alerts/# only, same client ID and queue
+    async with running(new) as relay, mqtt_client(new, "publisher") as client:
+        await client.subscribe("relay/dead_letter")
+        await client.publish("legacy/x", "to a forgotten route")
+        await client.publish("alerts/x", "to the current route")
+        await until(lambda: len(simulator.messages) == 2)
+        status = await relay.status()
+    assert {text for text, _to in sent_to(simulator)} == {"to the current route"}
+    assert status["received"] == 1  # the legacy topic no longer reaches the relay
+    assert client.received["relay/dead_letter"] == []
