@@ -764,6 +764,16 @@ def _secrets(
         if environ.get(variable):
             sections[section][key] = environ[variable]
     flavour: ApiFlavour = api_data["api"]
+    if flavour is ApiFlavour.HTTP:
+        missing = [key for key in ("username", "password", "api_id") if not api_data.get(key)]
+    else:
+        missing = [] if api_data.get("api_key") else ["api_key"]
+    if missing:
+        checker.add(
+            ("clickatell",),
+            f"clickatell: the {flavour.value} API needs {', '.join(missing)} "
+            "(in the file, a *_file, or the environment)",
+        )
     ceiling = BATCH_CEILINGS[flavour]
     if api_data["max_batch_size"] > ceiling:
         checker.add(

@@ -89,6 +89,19 @@ def test_batch_size_above_the_flavour_ceiling_is_an_error_at_its_line() -> None:
         parse_config(text, "relay.yaml", environ={})
 
 
+def test_credentials_are_required_for_the_chosen_api() -> None:
+    text = (
+        "clickatell:\n  api: http\n  username: u\n"
+        "routes:\n  - topic: a\n    recipients: ['2799900001']\n"
+    )
+    with pytest.raises(ConfigError, match=r"relay.yaml:2: .*needs password, api_id"):
+        parse_config(text, "relay.yaml", environ={})
+    no_key = MINIMAL.replace("  api_key: k\n", "  api: rest\n")
+    with pytest.raises(ConfigError, match="needs api_key"):
+        parse_config(no_key, "relay.yaml", environ={})
+    assert parse_config(no_key, "relay.yaml", environ={"CLICKATELL_API_KEY": "k"})
+
+
 def test_several_problems_are_all_reported() -> None:
     text = MINIMAL + "mqtt:\n  port: 0\n  keepalive: -1\n"
     with pytest.raises(ConfigError) as caught:
