@@ -99,7 +99,8 @@ def test_credentials_are_required_for_the_chosen_api() -> None:
     no_key = MINIMAL.replace("  api_key: k\n", "  api: rest\n")
     with pytest.raises(ConfigError, match="needs api_key"):
         parse_config(no_key, "relay.yaml", environ={})
-    assert parse_config(no_key, "relay.yaml", environ={"CLICKATELL_API_KEY": "k"})
+    config = parse_config(no_key, "relay.yaml", environ={"CLICKATELL_API_KEY": "k"})
+    assert config.clickatell.api_key == "k"
 
 
 def test_several_problems_are_all_reported() -> None:
