@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ from clickatell_relay.cli import EXIT_CONFIG, main
 from clickatell_relay.config import load_config
 from clickatell_relay.store import NewDeadLetter, NewSms, Store
 
-from .conftest import ALICE, BOB, REPO, ConfigFactory
+from .conftest import ALICE, BOB, ConfigFactory
 
 
 def test_check_config_ok(make_config: ConfigFactory, capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,18 +99,11 @@ def test_queue_list_retry_and_purge(
     assert "2 SMS queued" in capsys.readouterr().out
 
 
-def test_the_demo_runs_end_to_end() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "clickatell_relay", "demo"],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=REPO,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "250 recipient(s) in 2 request(s)" in result.stdout
-    assert "[3 alerts]" in result.stdout
-    assert "rejected 122" in result.stdout
-    assert "not_utf8" in result.stdout
-    assert "demo-api-key" not in result.stdout + result.stderr
+def test_the_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    captured = capsys.readouterr()
+    assert "250 recipient(s) in 2 request(s)" in captured.out
+    assert "[3 alerts]" in captured.out
+    assert "rejected 122" in captured.out
+    assert "not_utf8" in captured.out
+    assert "demo-api-key" not in captured.out + captured.err
