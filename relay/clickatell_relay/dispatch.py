@@ -316,7 +316,9 @@ class Dispatcher:
             if len(sent) + self._in_flight_recipients.get(recipient, 0) < cap:
                 keep.append(row_id)
             else:
-                free_at = (sent[0] + HOUR) if sent else now + 60
+                # Over the cap only with SMS still in flight: look again once
+                # their outcome is recorded, which fixes the real free time.
+                free_at = (sent[0] + HOUR) if sent else now + self._limits.poll_interval
                 over.append((row_id, recipient, free_at))
         if not over:
             return batch
