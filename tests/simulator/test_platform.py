@@ -364,3 +364,19 @@ async def test_messages_json_errors(simulator: Simulator, session: aiohttp.Clien
         url, data=dumps({"content": "Hi", "to": "2799900001"}), headers=platform_headers()
     ) as response:
         assert (await response.json())["errorCode"] == 23
+
+
+async def test_http_integration_send(simulator: Simulator, session: aiohttp.ClientSession) -> None:
+    """GET /messages/http/send, the Platform's key-in-the-query form (Apprise uses it)."""
+    url = simulator.base_url("platform") + "/messages/http/send"
+    query = {"apiKey": API_KEY, "to": "2799900001,2799999121", "content": "Hi", "from": "Alerts"}
+    async with session.get(url, params=query, headers={"Accept": "application/json"}) as response:
+        status, body = response.status, await response.json()
+    assert status == 207
+    assert [entry["accepted"] for entry in body["messages"]] == [True, False]
+    assert body["messages"][1]["errorCode"] == 25
+    assert simulator.messages[-1].text == "Hi"
+    assert simulator.messages[-1].options["from"] == "Alerts"
+    async with session.get(url, params={**query, "apiKey": "wrong"}) as response:
+        assert response.status == 401
+        assert (await response.json())["errorCode"] == 1

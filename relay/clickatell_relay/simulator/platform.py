@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 MAX_MESSAGES: Final = 200  # seed 003, 001 section 2, 002
 XML_DECLARATION: Final = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 ONE_API_SEND: Final = "/v1/message"
+# The Platform's "HTTP integration": a GET with the key in the query. Not in the
+# seeds; Apprise's Clickatell plugin sends this way, and the benchmarks compare.
+HTTP_SEND: Final = "/messages/http/send"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,6 +257,24 @@ def _messages_entry(outcome: Outcome) -> dict[str, Any]:
     return entry
 
 
+def http_send(call: Call) -> web.Response:
+    """GET /messages/http/send?apiKey=&to=&content=[&from=]: seed 003's answer, in JSON."""
+    query = call.request.query
+    unknown = set(query) - {"apiKey", "to", "content", "from"}
+    if unknown:
+        raise ApiError("101")
+    to = [number for number in query.get("to", "").split(",") if number]
+    if not to:
+        raise ApiError("101")
+    if len(to) > MAX_MESSAGES:
+        raise _too_many()
+    options = {"from": query["from"]} if query.get("from") else {}
+    outgoing = _plan(to, query.get("content"), options, MESSAGES_OPTIONS, typed=False)
+    outcomes = submit(call.state, "platform", outgoing)
+    entries = [_messages_entry(outcome) for outcome in outcomes]
+    return _messages_response(JSON, entries, None, batch_status(outcomes))
+
+
 def balance(call: Call) -> web.Response:
     """GET /v1/balance: a number, not a string."""
     account = call.state.account
@@ -266,6 +287,7 @@ ROUTES: Final[list[Route[Callable[[Call], web.Response]]]] = [
     Route(re.compile(ONE_API_SEND), {"POST": one_api_send}),
     Route(re.compile(r"/v1/balance"), {"GET": balance}),
     Route(re.compile(r"/messages"), {"POST": messages_send}),
+    Route(re.compile(HTTP_SEND), {"GET": http_send}),
 ]
 
 
@@ -274,7 +296,12 @@ def _check(state: State, request: web.Request) -> str:
     answer = negotiate(request.headers.get("Accept"))
     if answer is None or (answer == XML and not _is_messages(request.path)):
         raise ApiError("166")
-    if (request.headers.get("Authorization") or "").strip() != state.account.api_key:
+    given = (
+        request.query.get("apiKey", "")
+        if request.path == HTTP_SEND
+        else request.headers.get("Authorization") or ""
+    )
+    if given.strip() != state.account.api_key:
         raise ApiError("001")
     if state.account.ip_lockdown:
         raise ApiError("007")
