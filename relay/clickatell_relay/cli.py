@@ -127,6 +127,11 @@ def _print(args: argparse.Namespace, data: dict[str, Any], lines: list[str]) -> 
         print("\n".join(lines))  # noqa: T201
 
 
+def _recipients(values: list[str]) -> list[str]:
+    """`--to` is repeatable and takes comma-separated lists too."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
 async def _send(args: argparse.Namespace) -> int:
     if args.queue:
         return _send_to_queue(args)
@@ -141,7 +146,7 @@ async def _send(args: argparse.Namespace) -> int:
     )
     overflow = Overflow.TRUNCATE if args.truncate else Overflow.REFUSE
     async with client_from_args(args, overflow=overflow, max_batch_size=args.batch_size) as client:
-        result = await client.send(args.to, args.text, options)
+        result = await client.send(_recipients(args.to), args.text, options)
     lines = [
         f"{message.to}: "
         + (
@@ -185,7 +190,12 @@ def _send_to_queue(args: argparse.Namespace) -> int:
         print(f"error: {parsed.reason}: {parsed.detail}", file=sys.stderr)  # noqa: T201
         return 2
     routed = router.resolve(
-        route, Alert(text=parsed.text, recipients=tuple(args.to), priority=args.priority_level)
+        route,
+        Alert(
+            text=parsed.text,
+            recipients=tuple(_recipients(args.to)),
+            priority=args.priority_level,
+        ),
     )
     if isinstance(routed, Rejection):
         print(f"error: {routed.reason}: {routed.detail}", file=sys.stderr)  # noqa: T201
@@ -444,7 +454,9 @@ def _add_api_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's priva
         metavar="0-9",
         help="with --queue: priority in the relay's queue",
     )
-    send.add_argument("--to", action="append", required=True, help="recipient (repeatable)")
+    send.add_argument(
+        "--to", action="append", required=True, help="recipient(s), comma-separated or repeated"
+    )
     send.add_argument("--text", required=True)
     send.add_argument("--from", dest="sender", help="sender ID or two-way number")
     send.add_argument("--client-message-id")
