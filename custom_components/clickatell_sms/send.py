@@ -1,0 +1,316 @@
+"""Sending SMS for the notify services and the actions: targets, options, errors.
+
+Every send goes through `async_send`, so the notify service, the notify
+entities and the `send_message` action resolve targets, read options and
+report failures the same way.
+"""
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+import probatio
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+
+from .aioclickatell import (
+    ClickatellAuthenticationError,
+    ClickatellConnectionError,
+    ClickatellDestinationError,
+    ClickatellError,
+    ClickatellInvalidRecipientError,
+    ClickatellInvalidRequestError,
+    ClickatellIpLockdownError,
+    ClickatellPaymentRequiredError,
+    ClickatellRateLimitError,
+    ClickatellServiceUnavailableError,
+    ClickatellUnsupportedError,
+    SendOptions,
+    SendResult,
+)
+from .const import CONF_NUMBER, DEFAULT_CREDITS_PER_PART, DOMAIN, LOGGER, SUBENTRY_RECIPIENT
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable, Mapping
+
+    from homeassistant.core import HomeAssistant
+
+    from .coordinator import ClickatellConfigEntry
+
+# The options a send takes (notify `data`, action fields) -> the client's SendOptions field.
+SEND_OPTION_FIELDS: Final[Mapping[str, str]] = {
+    "from": "sender",
+    "client_message_id": "client_message_id",
+    "scheduled_time": "scheduled_delivery_time",
+    "validity": "validity_period",
+    "unicode": "unicode",
+    "charset": "charset",
+    "binary": "binary",
+    "udh": "udh",
+    "max_parts": "max_message_parts",
+    "callback": "callback",
+    "priority": "user_priority_queue",
+    "escalate": "escalate",
+    "max_credits": "max_credits",
+    "type": "message_type",
+    "mo": "mo",
+    "required_features": "required_features",
+    "bypass_dnc_check": "bypass_dnc_check",
+}
+
+# Types only: the client checks ranges and names the option it refuses.
+SEND_OPTIONS_SCHEMA: Final[dict[Any, Any]] = {
+    probatio.Optional("from"): cv.string,
+    probatio.Optional("client_message_id"): cv.string,
+    probatio.Optional("scheduled_time"): cv.datetime,
+    probatio.Optional("validity"): probatio.Coerce(int),
+    probatio.Optional("unicode"): cv.boolean,
+    probatio.Optional("charset"): cv.string,
+    probatio.Optional("binary"): cv.boolean,
+    probatio.Optional("udh"): cv.string,
+    probatio.Optional("max_parts"): probatio.Coerce(int),
+    probatio.Optional("callback"): probatio.Coerce(int),
+    probatio.Optional("priority"): probatio.Coerce(int),
+    probatio.Optional("escalate"): cv.boolean,
+    probatio.Optional("max_credits"): probatio.Coerce(float),
+    probatio.Optional("type"): cv.string,
+    probatio.Optional("mo"): cv.boolean,
+    probatio.Optional("required_features"): probatio.Coerce(int),
+    probatio.Optional("bypass_dnc_check"): cv.boolean,
+}
+
+NOTIFY_DATA_SCHEMA: Final = probatio.Schema(SEND_OPTIONS_SCHEMA)
+
+
+def send_options_from(data: Mapping[str, Any] | None) -> SendOptions | None:
+    """The client's options from a validated notify `data` or action call."""
+    if not data:
+        return None
+    values = {
+        field: data[key] for key, field in SEND_OPTION_FIELDS.items() if data.get(key) is not None
+    }
+    if (when := values.get("scheduled_delivery_time")) is not None:
+        # A time without a zone is Home Assistant's local time.
+        values["scheduled_delivery_time"] = dt_util.as_utc(when)
+    try:
+        return SendOptions(**values)
+    except ClickatellInvalidRequestError as error:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_option",
+            translation_placeholders={"error": str(error)},
+        ) from error
+
+
+def notify_send_options(data: Mapping[str, Any] | None) -> SendOptions | None:
+    """The options of a legacy notify call's free-form `data`, validated."""
+    try:
+        validated = NOTIFY_DATA_SCHEMA(dict(data or {}))
+    except probatio.Invalid as error:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_data",
+            translation_placeholders={"error": str(error)},
+        ) from error
+    return send_options_from(validated)
+
+
+def with_title(message: str, title: str | None) -> str:
+    """SMS has no subject: a title is prepended on a line of its own."""
+    return f"{title}\n{message}" if title else message
+
+
+def recipient_numbers(entry: ClickatellConfigEntry) -> dict[str, str]:
+    """The recipients' numbers by their names."""
+    return {
+        subentry.title: subentry.data[CONF_NUMBER]
+        for subentry in entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
+    }
+
+
+def resolve_targets(entry: ClickatellConfigEntry, targets: Iterable[str]) -> list[str]:
+    """Numbers for targets that are recipient names (any case) or phone numbers.
+
+    A target with a letter in it is a name; an unknown name is refused. Numbers
+    are left to the client, which normalizes them and names every invalid one.
+    """
+    by_name = {name.casefold(): number for name, number in recipient_numbers(entry).items()}
+    numbers: list[str] = []
+    unknown: list[str] = []
+    for target in targets:
+        name = target.strip()
+        if (number := by_name.get(name.casefold())) is not None:
+            numbers.append(number)
+        elif any(char.isalpha() for char in name):
+            unknown.append(target)
+        else:
+            numbers.append(name)
+    if unknown:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_recipients",
+            translation_placeholders={"names": ", ".join(unknown)},
+        )
+    if not numbers:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
+    return numbers
+
+
+@asynccontextmanager
+async def action_errors(hass: HomeAssistant, entry: ClickatellConfigEntry) -> AsyncIterator[None]:
+    """Map the client's errors to translated action errors.
+
+    Mistakes in the call are ServiceValidationError; everything else is a
+    HomeAssistantError. A refused key starts re-authentication, a refusal for
+    lack of credit raises the repair issue.
+    """
+    try:
+        yield
+    except ClickatellInvalidRecipientError as error:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_numbers",
+            translation_placeholders={"numbers": ", ".join(error.numbers)},
+        ) from error
+    except ClickatellUnsupportedError as error:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unsupported",
+            translation_placeholders={"error": str(error)},
+        ) from error
+    except ClickatellInvalidRequestError as error:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_request",
+            translation_placeholders={"error": str(error)},
+        ) from error
+    except ClickatellError as error:
+        _log_partial_send(error)
+        raise _home_assistant_error(hass, entry, error) from error
+
+
+def _home_assistant_error(
+    hass: HomeAssistant, entry: ClickatellConfigEntry, error: ClickatellError
+) -> HomeAssistantError:
+    """The error to raise for a failure that is not the caller's mistake."""
+    placeholders = {"error": str(error)}
+    if isinstance(error, ClickatellIpLockdownError):
+        key = "ip_lockdown"
+    elif isinstance(error, ClickatellAuthenticationError):
+        entry.async_start_reauth(hass)
+        key = "authentication_failed"
+    elif isinstance(error, ClickatellPaymentRequiredError):
+        entry.runtime_data.balance_coordinator.async_no_credit()
+        key = "no_credit"
+    elif isinstance(error, ClickatellRateLimitError):
+        key = "rate_limited"
+    elif isinstance(error, ClickatellDestinationError):
+        key = "destination_error"
+    elif isinstance(error, ClickatellConnectionError | ClickatellServiceUnavailableError):
+        key = "communication_error"
+    else:
+        key = "api_error"
+    return HomeAssistantError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _log_partial_send(error: ClickatellError) -> None:
+    """Say what went out before a later batch failed."""
+    if (partial := error.partial_result) is not None:
+        LOGGER.warning(
+            "%s of the recipients were sent to before a later batch failed: %s",
+            len(partial.accepted),
+            error,
+        )
+
+
+async def async_send(
+    hass: HomeAssistant,
+    entry: ClickatellConfigEntry,
+    targets: Iterable[str],
+    message: str,
+    options: SendOptions | None = None,
+) -> SendResult:
+    """Send to every target in as few requests as the batch size allows.
+
+    Recipients the API refuses are in the result; the caller decides whether
+    that is an error (see `raise_for_rejected`).
+    """
+    numbers = resolve_targets(entry, targets)
+    runtime = entry.runtime_data
+    async with action_errors(hass, entry):
+        result = await runtime.client.send(numbers, message, options)
+    if result.accepted:
+        runtime.balance_coordinator.async_credit_restored()
+    # The balance changed: show it now rather than at the next poll.
+    await runtime.balance_coordinator.async_request_refresh()
+    return result
+
+
+def raise_for_rejected(entry: ClickatellConfigEntry, result: SendResult) -> None:
+    """Raise, listing them, if the API refused any recipient (the others were sent)."""
+    if not result.rejected:
+        return
+    names = {number: name for name, number in recipient_numbers(entry).items()}
+    rejected = ", ".join(
+        f"{names.get(item.to, item.to)} ({item.error_description or item.error_code})"
+        for item in result.rejected
+    )
+    raise HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="recipients_rejected",
+        translation_placeholders={
+            "rejected": rejected,
+            "accepted": str(len(result.accepted)),
+        },
+    )
+
+
+def send_response(entry: ClickatellConfigEntry, result: SendResult) -> dict[str, Any]:
+    """The `send_message` action's response: one item per recipient, and totals.
+
+    `estimated_credits` is parts x the recipient's minimum charge from the
+    coverage sensors where known, else parts x 1 credit (`charge_basis` says
+    which); it is an estimate, not Clickatell's bill.
+    """
+    runtime = entry.runtime_data
+    charges = runtime.coverage_coordinator.minimum_charges() if runtime.coverage_coordinator else {}
+    names = {number: name for name, number in recipient_numbers(entry).items()}
+    parts = result.plan.parts
+    messages: list[dict[str, Any]] = []
+    total = 0.0
+    for item in result.messages:
+        estimated: float | None = None
+        basis: str | None = None
+        if item.accepted:
+            per_part = charges.get(item.to)
+            basis = "default" if per_part is None else "coverage"
+            estimated = round(
+                parts * (DEFAULT_CREDITS_PER_PART if per_part is None else per_part), 4
+            )
+            total += estimated
+        messages.append(
+            {
+                "to": item.to,
+                "recipient": names.get(item.to),
+                "accepted": item.accepted,
+                "message_id": item.api_message_id,
+                "error_code": item.error_code,
+                "error_description": item.error_description,
+                "parts": parts,
+                "estimated_credits": estimated,
+                "charge_basis": basis,
+            }
+        )
+    return {
+        "messages": messages,
+        "accepted": len(result.accepted),
+        "rejected": len(result.rejected),
+        "parts": parts,
+        "encoding": result.plan.encoding.value,
+        "truncated": result.plan.truncated,
+        "requests": result.requests,
+        "client_message_id": result.client_message_id,
+        "estimated_credits": round(total, 4),
+    }

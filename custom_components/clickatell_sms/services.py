@@ -1,0 +1,135 @@
+"""The integration's actions: send_message (with a response) and stop_message."""
+
+from typing import TYPE_CHECKING
+
+import probatio
+from homeassistant.components.notify.const import ATTR_MESSAGE, ATTR_TITLE
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_get_config_entry
+
+from .aioclickatell import Operation
+from .const import (
+    ATTR_MESSAGE_ID,
+    ATTR_RECIPIENTS,
+    DOMAIN,
+    SERVICE_SEND_MESSAGE,
+    SERVICE_STOP_MESSAGE,
+)
+from .send import (
+    SEND_OPTIONS_SCHEMA,
+    action_errors,
+    async_send,
+    raise_for_rejected,
+    send_options_from,
+    send_response,
+    with_title,
+)
+
+if TYPE_CHECKING:
+    from .coordinator import ClickatellConfigEntry
+
+SEND_MESSAGE_SCHEMA = probatio.Schema(
+    {
+        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Required(ATTR_RECIPIENTS): probatio.All(
+            cv.ensure_list, [cv.string], probatio.Length(min=1)
+        ),
+        probatio.Required(ATTR_MESSAGE): cv.string,
+        probatio.Optional(ATTR_TITLE): cv.string,
+        **SEND_OPTIONS_SCHEMA,
+    }
+)
+
+STOP_MESSAGE_SCHEMA = probatio.Schema(
+    {
+        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Required(ATTR_MESSAGE_ID): cv.string,
+    }
+)
+
+
+def _entry(call: ServiceCall) -> ClickatellConfigEntry:
+    """The entry the call names, or the only loaded one."""
+    entry: ClickatellConfigEntry = async_get_config_entry(
+        call.hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
+    )
+    return entry
+
+
+async def _async_send_message(call: ServiceCall) -> ServiceResponse:
+    """Send, and say per recipient what happened.
+
+    Rejected recipients are never silent: they are in the response when the
+    caller asks for it, and raised (after the others were sent) when not.
+    """
+    entry = _entry(call)
+    options = send_options_from(call.data)
+    message = with_title(call.data[ATTR_MESSAGE], call.data.get(ATTR_TITLE))
+    result = await async_send(call.hass, entry, call.data[ATTR_RECIPIENTS], message, options)
+    if not call.return_response:
+        raise_for_rejected(entry, result)
+        return None
+    return send_response(entry, result)
+
+
+async def _async_stop_message(call: ServiceCall) -> ServiceResponse:
+    """Stop a scheduled message, where the flavour can.
+
+    A message that could not be stopped (already delivered) is in the response,
+    or raised when the caller does not ask for one.
+    """
+    entry = _entry(call)
+    client = entry.runtime_data.client
+    if not client.supports(Operation.STOP):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="stop_not_supported",
+            translation_placeholders={"account": entry.title},
+        )
+    async with action_errors(call.hass, entry):
+        result = await client.stop(call.data[ATTR_MESSAGE_ID])
+    if not call.return_response:
+        if not result.stopped:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="not_stopped",
+                translation_placeholders={
+                    "message_id": result.api_message_id,
+                    "status": f"{result.status} {result.description or ''}".strip(),
+                },
+            )
+        return None
+    return {
+        "message_id": result.api_message_id,
+        "stopped": result.stopped,
+        "status": result.status,
+        "description": result.description,
+    }
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions, once for every entry."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SEND_MESSAGE,
+        _async_send_message,
+        schema=SEND_MESSAGE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_STOP_MESSAGE,
+        _async_stop_message,
+        schema=STOP_MESSAGE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
