@@ -1,0 +1,458 @@
+"""Config flow: the account, re-authentication, reconfiguration, options, recipients."""
+
+from typing import TYPE_CHECKING, Any, override
+
+import probatio
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlowWithReload,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    CountrySelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .aioclickatell import (
+    DEFAULT_MAX_BATCH_SIZE,
+    ApiFlavour,
+    ClickatellAuthenticationError,
+    ClickatellClient,
+    ClickatellError,
+    ClickatellInvalidRecipientError,
+    ClickatellInvalidRequestError,
+    ClickatellIpLockdownError,
+    Operation,
+    SendOptions,
+    normalize_number,
+)
+from .const import (
+    CONF_ADVANCED,
+    CONF_API,
+    CONF_API_ID,
+    CONF_BALANCE_INTERVAL,
+    CONF_BASE_URL,
+    CONF_COVERAGE_INTERVAL,
+    CONF_DEFAULT_REGION,
+    CONF_LOW_BALANCE_THRESHOLD,
+    CONF_MAX_BATCH_SIZE,
+    CONF_MAX_PARTS,
+    CONF_NUMBER,
+    CONF_PRIORITY,
+    CONF_SENDER,
+    CONF_VALIDITY,
+    DEFAULT_BALANCE_INTERVAL,
+    DEFAULT_COVERAGE_INTERVAL,
+    DEFAULT_LOW_BALANCE_THRESHOLD,
+    DEFAULT_TITLE,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_RECIPIENT,
+)
+from .helpers import DEFAULT_SEND_OPTIONS, account_identity, create_client
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+TEXT_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="off"))
+
+# The Platform (One API) first: it is what accounts opened today have.
+API_CHOICES = (ApiFlavour.PLATFORM, ApiFlavour.REST, ApiFlavour.HTTP)
+
+# The field that holds each flavour's secret: where invalid_auth shows.
+SECRET_FIELD = {
+    ApiFlavour.PLATFORM: CONF_API_KEY,
+    ApiFlavour.REST: CONF_API_KEY,
+    ApiFlavour.HTTP: CONF_PASSWORD,
+}
+
+
+def _credential_fields(api: ApiFlavour, *, secret_only: bool = False) -> dict[Any, Any]:
+    """The fields this flavour's credentials need, and only those."""
+    if api is not ApiFlavour.HTTP:
+        return {probatio.Required(CONF_API_KEY): PASSWORD_SELECTOR}
+    if secret_only:
+        return {probatio.Required(CONF_PASSWORD): PASSWORD_SELECTOR}
+    return {
+        probatio.Required(CONF_USERNAME): TEXT_SELECTOR,
+        probatio.Required(CONF_PASSWORD): PASSWORD_SELECTOR,
+        probatio.Required(CONF_API_ID): TEXT_SELECTOR,
+    }
+
+
+def _advanced_section() -> dict[Any, Any]:
+    """The base URL, for proxies and the simulator; folded away."""
+    return {
+        probatio.Required(CONF_ADVANCED): section(
+            probatio.Schema(
+                {
+                    probatio.Optional(CONF_BASE_URL): TextSelector(
+                        TextSelectorConfig(type=TextSelectorType.URL)
+                    )
+                }
+            ),
+            {"collapsed": True},
+        )
+    }
+
+
+def _credentials(api: ApiFlavour, user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry's data from a credentials form."""
+    data: dict[str, Any] = {CONF_API: api.value}
+    for key in (CONF_API_KEY, CONF_USERNAME, CONF_PASSWORD, CONF_API_ID):
+        if key in user_input:
+            data[key] = user_input[key].strip()
+    if base_url := user_input.get(CONF_ADVANCED, {}).get(CONF_BASE_URL, "").strip():
+        data[CONF_BASE_URL] = base_url
+    return data
+
+
+def _sender_errors(options: Mapping[str, Any]) -> dict[str, str]:
+    """An error on the sender field if the API would refuse it."""
+    if sender := options.get(CONF_SENDER):
+        try:
+            SendOptions(sender=sender)
+        except ClickatellInvalidRequestError:
+            return {CONF_SENDER: "invalid_sender"}
+    return {}
+
+
+def _balance_errors(api: ApiFlavour, error: ClickatellError) -> dict[str, str]:
+    """The form's error for a failed balance call, on the field at fault if any."""
+    if isinstance(error, ClickatellIpLockdownError):
+        return {"base": "ip_lockdown"}
+    if isinstance(error, ClickatellAuthenticationError):
+        return {SECRET_FIELD[api]: "invalid_auth"}
+    # Unreachable, or not Clickatell answering (a wrong base URL, a captive portal).
+    LOGGER.debug("Cannot read the balance: %s", error)
+    return {"base": "cannot_connect"}
+
+
+async def _async_check(
+    hass: HomeAssistant, data: Mapping[str, Any], options: Mapping[str, Any]
+) -> dict[str, str]:
+    """Read the balance with these settings (the cheapest call every flavour has).
+
+    Returns the form's errors, each on the field at fault where there is one.
+    """
+    if errors := _sender_errors(options):
+        return errors
+    api = ApiFlavour(data[CONF_API])
+    try:
+        client = create_client(hass, data, options)
+        await client.balance()
+    except ClickatellInvalidRequestError as error:
+        # Only the client's own check of the configuration raises this here.
+        LOGGER.debug("Configuration refused by the client: %s", error)
+        errors = {"base": "invalid_base_url"}
+    except ClickatellError as error:
+        errors = _balance_errors(api, error)
+    except Exception:  # noqa: BLE001 - a flow shows every failure as a form error
+        LOGGER.exception("Unexpected error checking the Clickatell account")
+        errors = {"base": "unknown"}
+    return errors
+
+
+class ClickatellConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a Clickatell account."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    _api: ApiFlavour = ApiFlavour.PLATFORM
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Recipients are subentries."""
+        return {SUBENTRY_RECIPIENT: RecipientSubentryFlow}
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> ClickatellOptionsFlow:
+        """Polling, the low-balance threshold and the defaults of every send."""
+        return ClickatellOptionsFlow()
+
+    def _identity_in_use(self, identity: str, entry_id: str | None = None) -> bool:
+        """Whether another entry is this account (by its first or its current key)."""
+        return any(
+            entry.entry_id != entry_id
+            and identity in (entry.unique_id, account_identity(entry.data))
+            for entry in self._async_current_entries(include_ignore=False)
+        )
+
+    def _title(self) -> str:
+        """Clickatell, numbered if taken: the title names `notify.<name>`."""
+        taken = {entry.title for entry in self._async_current_entries(include_ignore=False)}
+        title, number = DEFAULT_TITLE, 1
+        while title in taken:
+            number += 1
+            title = f"{DEFAULT_TITLE} {number}"
+        return title
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose the API: the Platform (One API) for accounts opened today."""
+        if user_input is not None:
+            self._api = ApiFlavour(user_input[CONF_API])
+            return await self.async_step_credentials()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_API, default=ApiFlavour.PLATFORM.value): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[api.value for api in API_CHOICES],
+                            translation_key=CONF_API,
+                            mode=SelectSelectorMode.LIST,
+                        )
+                    )
+                }
+            ),
+        )
+
+    async def async_step_credentials(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The credentials of the chosen API, the default sender and region."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _credentials(self._api, user_input)
+            options = {
+                key: value
+                for key in (CONF_SENDER, CONF_DEFAULT_REGION)
+                if (value := user_input.get(key, "").strip())
+            }
+            errors = await _async_check(self.hass, data, options)
+            if not errors:
+                identity = account_identity(data)
+                await self.async_set_unique_id(identity)
+                self._abort_if_unique_id_configured()
+                if self._identity_in_use(identity):
+                    return self.async_abort(reason="already_configured")
+                return self.async_create_entry(title=self._title(), data=data, options=options)
+
+        schema = probatio.Schema(
+            {
+                **_credential_fields(self._api),
+                probatio.Optional(CONF_SENDER): TEXT_SELECTOR,
+                probatio.Optional(CONF_DEFAULT_REGION): CountrySelector(),
+                **_advanced_section(),
+            }
+        )
+        suggested = user_input or {CONF_DEFAULT_REGION: self.hass.config.country}
+        return self.async_show_form(
+            step_id="credentials",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {key: value for key, value in suggested.items() if value}
+            ),
+            errors=errors,
+            description_placeholders={"api": self._api.value},
+        )
+
+    async def async_step_reauth(self, _entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The API refused the credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the secret again: a rotated key, a changed password."""
+        entry = self._get_reauth_entry()
+        api = ApiFlavour(entry.data[CONF_API])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **_credentials(api, user_input)}
+            errors = await _async_check(self.hass, data, entry.options)
+            if not errors:
+                if self._identity_in_use(account_identity(data), entry.entry_id):
+                    return self.async_abort(reason="already_configured")
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=probatio.Schema(_credential_fields(api, secret_only=True)),
+            errors=errors,
+            description_placeholders={"account": entry.title},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the credentials or the base URL of the same account."""
+        entry = self._get_reconfigure_entry()
+        api = ApiFlavour(entry.data[CONF_API])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _credentials(api, user_input)
+            errors = await _async_check(self.hass, data, entry.options)
+            if not errors:
+                identity = account_identity(data)
+                if api is ApiFlavour.HTTP:
+                    # The user and api_id name the account; only the password may change.
+                    await self.async_set_unique_id(identity)
+                    self._abort_if_unique_id_mismatch(reason="account_mismatch")
+                elif self._identity_in_use(identity, entry.entry_id):
+                    # Nothing proves which account a key belongs to; a key
+                    # already used by another entry is that entry's account.
+                    return self.async_abort(reason="already_configured")
+                return self.async_update_reload_and_abort(entry, data=data)
+
+        schema = probatio.Schema({**_credential_fields(api), **_advanced_section()})
+        suggested = {
+            key: entry.data[key] for key in (CONF_USERNAME, CONF_API_ID) if key in entry.data
+        } | {CONF_ADVANCED: {CONF_BASE_URL: entry.data.get(CONF_BASE_URL, "")}}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
+
+
+class ClickatellOptionsFlow(OptionsFlowWithReload):
+    """Polling, the low-balance threshold and the defaults of every send."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form; only the defaults the account's API takes are offered."""
+        entry = self.config_entry
+        # No I/O: only to ask the client what the flavour can do.
+        probe = create_client(self.hass, entry.data)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options = {key: value for key, value in user_input.items() if value not in (None, "")}
+            for key in (CONF_VALIDITY, CONF_MAX_PARTS, CONF_PRIORITY, CONF_MAX_BATCH_SIZE):
+                if key in options:
+                    options[key] = int(options[key])
+            errors = _sender_errors(options)
+            if not errors:
+                try:
+                    create_client(self.hass, entry.data, options)
+                except ClickatellInvalidRequestError as error:
+                    # The selectors bound every other option: the batch is over the ceiling.
+                    LOGGER.debug("Options refused by the client: %s", error)
+                    errors[CONF_MAX_BATCH_SIZE] = "invalid_max_batch_size"
+            if not errors:
+                return self.async_create_entry(data=options)
+
+        schema = probatio.Schema(self._fields(probe))
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or entry.options),
+            errors=errors,
+        )
+
+    @staticmethod
+    def _fields(probe: ClickatellClient) -> dict[Any, Any]:
+        def number(
+            low: float, high: float, unit: str | None = None, step: float = 1
+        ) -> NumberSelector:
+            config = NumberSelectorConfig(min=low, max=high, step=step, mode=NumberSelectorMode.BOX)
+            if unit is not None:
+                config["unit_of_measurement"] = unit
+            return NumberSelector(config)
+
+        fields: dict[Any, Any] = {
+            probatio.Optional(CONF_SENDER): TEXT_SELECTOR,
+            probatio.Optional(CONF_DEFAULT_REGION): CountrySelector(),
+            probatio.Required(CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL): number(
+                1, 1440, "min"
+            ),
+        }
+        if probe.supports(Operation.COVERAGE):
+            fields[probatio.Required(CONF_COVERAGE_INTERVAL, default=DEFAULT_COVERAGE_INTERVAL)] = (
+                number(1, 720, "h")
+            )
+        fields[
+            probatio.Required(CONF_LOW_BALANCE_THRESHOLD, default=DEFAULT_LOW_BALANCE_THRESHOLD)
+        ] = number(0, 1_000_000, step=0.01)
+        fields[probatio.Required(CONF_MAX_BATCH_SIZE, default=DEFAULT_MAX_BATCH_SIZE)] = number(
+            1, 600
+        )
+        limits = {CONF_VALIDITY: (1, 10080, "min"), CONF_MAX_PARTS: (1, 35, None)}
+        limits[CONF_PRIORITY] = (1, 3, None)
+        for key, (low, high, unit) in limits.items():
+            if DEFAULT_SEND_OPTIONS[key] in probe.supported_options:
+                fields[probatio.Optional(key)] = number(low, high, unit)
+        return fields
+
+
+class RecipientSubentryFlow(ConfigSubentryFlow):
+    """A recipient: a name to send to by, and a phone number."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Add a recipient."""
+        return await self._async_step(user_input, None)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Rename a recipient or change its number."""
+        return await self._async_step(user_input, self._reconfigure_subentry_id)
+
+    async def _async_step(
+        self, user_input: dict[str, Any] | None, subentry_id: str | None
+    ) -> SubentryFlowResult:
+        entry = self._get_entry()
+        others = [
+            subentry
+            for subentry in entry.subentries.values()
+            if subentry.subentry_type == SUBENTRY_RECIPIENT and subentry.subentry_id != subentry_id
+        ]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            try:
+                number = normalize_number(
+                    user_input[CONF_NUMBER], entry.options.get(CONF_DEFAULT_REGION) or None
+                )
+            except ClickatellInvalidRecipientError:
+                errors[CONF_NUMBER] = "invalid_number"
+            if not any(char.isalpha() for char in name):
+                # Targets with a letter are names; a name without one would read as a number.
+                errors[CONF_NAME] = "invalid_name"
+            elif any(other.title.casefold() == name.casefold() for other in others):
+                errors[CONF_NAME] = "name_exists"
+            if not errors:
+                if any(other.unique_id == number for other in others):
+                    return self.async_abort(reason="already_configured")
+                data = {CONF_NUMBER: number}
+                if subentry_id is None:
+                    return self.async_create_entry(title=name, data=data, unique_id=number)
+                return self.async_update_and_abort(
+                    entry, entry.subentries[subentry_id], title=name, data=data, unique_id=number
+                )
+
+        if user_input is None and subentry_id is not None:
+            subentry = entry.subentries[subentry_id]
+            user_input = {CONF_NAME: subentry.title, CONF_NUMBER: subentry.data[CONF_NUMBER]}
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_NAME): TEXT_SELECTOR,
+                probatio.Required(CONF_NUMBER): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.TEL)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="user" if subentry_id is None else "reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+        )
