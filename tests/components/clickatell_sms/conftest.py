@@ -1,11 +1,50 @@
-"""Fixtures for the Clickatell SMS integration: custom integrations on, a simulator on loopback."""
+"""Fixtures for the Clickatell SMS integration: a simulator on loopback, entries that use it."""
 
 from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from decimal import Decimal
+from typing import Any
+from unittest.mock import patch
 
 import pytest
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from clickatell_relay.simulator import Account, Simulator
+from custom_components.clickatell_sms.aioclickatell import ApiFlavour
+from custom_components.clickatell_sms.const import (
+    CONF_API,
+    CONF_API_ID,
+    CONF_BASE_URL,
+    CONF_NUMBER,
+    DOMAIN,
+    SUBENTRY_RECIPIENT,
+)
+from custom_components.clickatell_sms.helpers import account_identity
+
+API_KEY = "test-key-Hb72kQ"
+USERNAME = "tester"
+PASSWORD = "test-password-Kp27"
+API_ID = "3456789"
+
+# Clickatell's test ranges: 2799900001 costs a credit a part, 2799910002 a third.
+ALICE = "2799900001"
+BOB = "2799910002"
+ALICE_SUBENTRY_ID = "01ALICE0000000000000000000"
+BOB_SUBENTRY_ID = "01BOB000000000000000000000"
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serializer (registry entries without IDs and times).
+
+    The plugin's own fixture of this name loses to syrupy's; this one wins.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +59,80 @@ async def simulator(socket_enabled: None) -> AsyncIterator[Simulator]:
     Home Assistant's harness blocks sockets; `socket_enabled` lets this one
     open, and connections stay limited to 127.0.0.1.
     """
-    sim = Simulator(Account(api_key="test-key-Hb72kQ", balance=Decimal(100)))
+    sim = Simulator(
+        Account(
+            api_key=API_KEY,
+            username=USERNAME,
+            password=PASSWORD,
+            api_id=API_ID,
+            balance=Decimal(100),
+        )
+    )
     await sim.start(host="127.0.0.1", port=0)
     yield sim
     await sim.stop()
+
+
+@pytest.fixture
+def api() -> ApiFlavour:
+    """The flavour of the entry; REST has every operation. Parametrize to change it."""
+    return ApiFlavour.REST
+
+
+def entry_data(api: ApiFlavour, simulator: Simulator) -> dict[str, Any]:
+    """The data a config flow stores for this flavour, pointed at the simulator."""
+    data: dict[str, Any] = {CONF_API: api.value, CONF_BASE_URL: simulator.base_url(api.value)}
+    if api is ApiFlavour.HTTP:
+        data |= {CONF_USERNAME: USERNAME, CONF_PASSWORD: PASSWORD, CONF_API_ID: API_ID}
+    else:
+        data[CONF_API_KEY] = API_KEY
+    return data
+
+
+@pytest.fixture
+def options() -> dict[str, Any]:
+    """The entry's options; none by default."""
+    return {}
+
+
+@pytest.fixture
+def mock_config_entry(
+    api: ApiFlavour, simulator: Simulator, options: dict[str, Any]
+) -> MockConfigEntry:
+    """An account with two recipients, Alice and Bob."""
+    data = entry_data(api, simulator)
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Clickatell",
+        data=data,
+        options=options,
+        unique_id=account_identity(data),
+        subentries_data=[
+            ConfigSubentryData(
+                data={CONF_NUMBER: number},
+                subentry_id=subentry_id,
+                subentry_type=SUBENTRY_RECIPIENT,
+                title=name,
+                unique_id=number,
+            )
+            for name, number, subentry_id in (
+                ("Alice", ALICE, ALICE_SUBENTRY_ID),
+                ("Bob", BOB, BOB_SUBENTRY_ID),
+            )
+        ],
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, request: pytest.FixtureRequest
+) -> MockConfigEntry:
+    """Set the integration up; a parametrized platform limits it to that one."""
+    mock_config_entry.add_to_hass(hass)
+    context = nullcontext()
+    if platform := getattr(request, "param", None):
+        context = patch("custom_components.clickatell_sms.PLATFORMS", [platform])
+    with context:
+        await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    return mock_config_entry
