@@ -41,6 +41,7 @@ from .aioclickatell import (
     normalize_number,
 )
 from .const import (
+    API_NAMES,
     CONF_ADVANCED,
     CONF_API,
     CONF_API_ID,
@@ -70,6 +71,16 @@ if TYPE_CHECKING:
 
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="off"))
+
+# Options a number selector gives as a float.
+INTEGER_OPTIONS = (
+    CONF_BALANCE_INTERVAL,
+    CONF_COVERAGE_INTERVAL,
+    CONF_MAX_BATCH_SIZE,
+    CONF_MAX_PARTS,
+    CONF_PRIORITY,
+    CONF_VALIDITY,
+)
 
 # The Platform (One API) first: it is what accounts opened today have.
 API_CHOICES = (ApiFlavour.PLATFORM, ApiFlavour.REST, ApiFlavour.HTTP)
@@ -266,7 +277,7 @@ class ClickatellConfigFlow(ConfigFlow, domain=DOMAIN):
                 schema, {key: value for key, value in suggested.items() if value}
             ),
             errors=errors,
-            description_placeholders={"api": self._api.value},
+            description_placeholders={"api": API_NAMES[self._api]},
         )
 
     async def async_step_reauth(self, _entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -338,7 +349,7 @@ class ClickatellOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         if user_input is not None:
             options = {key: value for key, value in user_input.items() if value not in (None, "")}
-            for key in (CONF_VALIDITY, CONF_MAX_PARTS, CONF_PRIORITY, CONF_MAX_BATCH_SIZE):
+            for key in INTEGER_OPTIONS:
                 if key in options:
                     options[key] = int(options[key])
             errors = _sender_errors(options)

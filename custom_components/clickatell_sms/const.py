@@ -4,10 +4,19 @@ import logging
 from datetime import timedelta
 from typing import Final
 
+from .aioclickatell import ApiFlavour
+
 DOMAIN: Final = "clickatell_sms"
 LOGGER = logging.getLogger(__package__)
 
 MANUFACTURER: Final = "Clickatell"
+
+# How the UI names each API (the device's model, the credentials form).
+API_NAMES: Final[dict[ApiFlavour, str]] = {
+    ApiFlavour.PLATFORM: "Platform (One API)",
+    ApiFlavour.REST: "Legacy REST API",
+    ApiFlavour.HTTP: "Legacy HTTP API",
+}
 
 # Config entry data
 CONF_API: Final = "api"

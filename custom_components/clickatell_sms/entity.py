@@ -6,18 +6,12 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
 from .aioclickatell import ApiFlavour
-from .const import CONF_API, DOMAIN, MANUFACTURER
+from .const import API_NAMES, CONF_API, DOMAIN, MANUFACTURER
 from .coordinator import ClickatellConfigEntry, ClickatellCoverageCoordinator
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigSubentry
     from homeassistant.helpers.entity import EntityDescription
-
-MODELS = {
-    ApiFlavour.PLATFORM: "Platform (One API)",
-    ApiFlavour.REST: "Legacy REST API",
-    ApiFlavour.HTTP: "Legacy HTTP API",
-}
 
 
 def account_id(entry: ClickatellConfigEntry) -> str:
@@ -35,7 +29,7 @@ def account_device_info(entry: ClickatellConfigEntry) -> DeviceInfo:
         identifiers={(DOMAIN, account_id(entry))},
         name=entry.title,
         manufacturer=MANUFACTURER,
-        model=MODELS[ApiFlavour(entry.data[CONF_API])],
+        model=API_NAMES[ApiFlavour(entry.data[CONF_API])],
         entry_type=DeviceEntryType.SERVICE,
         configuration_url="https://portal.clickatell.com/",
     )
