@@ -423,13 +423,14 @@ async def test_options_flow(hass: HomeAssistant, init_integration: MockConfigEnt
         {
             CONF_SENDER: "HomeAlarm",
             CONF_DEFAULT_REGION: "ZA",
-            CONF_BALANCE_INTERVAL: 10,
-            CONF_COVERAGE_INTERVAL: 48,
+            # Number selectors answer with floats.
+            CONF_BALANCE_INTERVAL: 10.0,
+            CONF_COVERAGE_INTERVAL: 48.0,
             CONF_LOW_BALANCE_THRESHOLD: 150,
-            CONF_MAX_BATCH_SIZE: 600,
-            CONF_VALIDITY: 60,
-            CONF_MAX_PARTS: 3,
-            CONF_PRIORITY: 1,
+            CONF_MAX_BATCH_SIZE: 600.0,
+            CONF_VALIDITY: 60.0,
+            CONF_MAX_PARTS: 3.0,
+            CONF_PRIORITY: 1.0,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -446,6 +447,10 @@ async def test_options_flow(hass: HomeAssistant, init_integration: MockConfigEnt
         CONF_MAX_PARTS: 3,
         CONF_PRIORITY: 1,
     }
+    assert all(
+        type(init_integration.options[key]) is int
+        for key in (CONF_BALANCE_INTERVAL, CONF_MAX_BATCH_SIZE, CONF_PRIORITY)
+    )
     runtime = init_integration.runtime_data
     assert runtime.client.max_batch_size == 600
     assert runtime.client.default_region == "ZA"
