@@ -56,7 +56,6 @@ COVERAGE_BINARY_SENSORS: tuple[ClickatellCoverageBinarySensorDescription, ...] =
     ClickatellCoverageBinarySensorDescription(
         key="routable",
         translation_key="routable",
-        entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda coverage: coverage.routable,
     ),
 )

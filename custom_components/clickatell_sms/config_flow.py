@@ -352,14 +352,8 @@ class ClickatellOptionsFlow(OptionsFlowWithReload):
             for key in INTEGER_OPTIONS:
                 if key in options:
                     options[key] = int(options[key])
+            # The selectors bound every number by what the account's API takes.
             errors = _sender_errors(options)
-            if not errors:
-                try:
-                    create_client(self.hass, entry.data, options)
-                except ClickatellInvalidRequestError as error:
-                    # The selectors bound every other option: the batch is over the ceiling.
-                    LOGGER.debug("Options refused by the client: %s", error)
-                    errors[CONF_MAX_BATCH_SIZE] = "invalid_max_batch_size"
             if not errors:
                 return self.async_create_entry(data=options)
 
@@ -395,7 +389,7 @@ class ClickatellOptionsFlow(OptionsFlowWithReload):
             probatio.Required(CONF_LOW_BALANCE_THRESHOLD, default=DEFAULT_LOW_BALANCE_THRESHOLD)
         ] = number(0, 1_000_000, step=0.01)
         fields[probatio.Required(CONF_MAX_BATCH_SIZE, default=DEFAULT_MAX_BATCH_SIZE)] = number(
-            1, 600
+            1, probe.batch_ceiling
         )
         limits = {CONF_VALIDITY: (1, 10080, "min"), CONF_MAX_PARTS: (1, 35, None)}
         limits[CONF_PRIORITY] = (1, 3, None)

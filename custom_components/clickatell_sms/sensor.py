@@ -57,7 +57,6 @@ COVERAGE_SENSORS: tuple[ClickatellCoverageSensorDescription, ...] = (
     ClickatellCoverageSensorDescription(
         key="minimum_charge",
         translation_key="minimum_charge",
-        entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         value_fn=lambda coverage: coverage.minimum_charge,

@@ -104,6 +104,7 @@ def test_capabilities_per_flavour() -> None:
     assert rest.operations == frozenset(Operation)
     assert platform.operations == {Operation.SEND, Operation.BALANCE}
     assert http.operations == frozenset(Operation)
+    assert (rest.batch_ceiling, platform.batch_ceiling, http.batch_ceiling) == (600, 200, 600)
     assert "user_priority_queue" in rest.supported_options
     assert "user_priority_queue" not in platform.supported_options
     assert "binary" not in http.supported_options

@@ -95,7 +95,7 @@ class ClickatellClient:
             platform_endpoint=PlatformEndpoint(platform_endpoint),
             http_method=HttpMethod(http_method),
         )
-        ceiling = self._flavour.batch_ceiling
+        ceiling = self.batch_ceiling
         if not 1 <= max_batch_size <= ceiling:
             raise ClickatellInvalidRequestError(
                 f"max_batch_size must be 1 to {ceiling} for the {self.api.value} API"
@@ -126,6 +126,11 @@ class ClickatellClient:
     def supports(self, operation: Operation) -> bool:
         """Whether the configured API can do `operation`."""
         return operation in self._flavour.operations
+
+    @property
+    def batch_ceiling(self) -> int:
+        """The most recipients one request of the configured API may carry."""
+        return self._flavour.batch_ceiling
 
     @property
     def supported_options(self) -> frozenset[str]:

@@ -1,13 +1,13 @@
 """The config flow, re-authentication, reconfiguration, options and recipient subentries."""
 
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import ANY, patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from clickatell_relay.simulator import Simulator
@@ -472,11 +472,12 @@ async def test_options_flow_offers_what_the_platform_takes(
     assert CONF_PRIORITY not in fields
     assert {CONF_VALIDITY, CONF_MAX_PARTS} <= fields
 
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {CONF_BALANCE_INTERVAL: 30, CONF_LOW_BALANCE_THRESHOLD: 10, CONF_MAX_BATCH_SIZE: 600},
-    )
-    assert result["errors"] == {CONF_MAX_BATCH_SIZE: "invalid_max_batch_size"}
+    with pytest.raises(InvalidData) as caught:
+        await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {CONF_BALANCE_INTERVAL: 30, CONF_LOW_BALANCE_THRESHOLD: 10, CONF_MAX_BATCH_SIZE: 600},
+        )
+    assert caught.value.schema_errors == {CONF_MAX_BATCH_SIZE: ANY}
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
