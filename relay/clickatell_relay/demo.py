@@ -164,11 +164,17 @@ def _report(
         for letter in dead_letters
     )
     lines.append(
-        "Status: "
+        "Relay status: "
         + ", ".join(
             f"{key} {status[key]}"
-            for key in ("queue_depth", "received", "sent", "failed", "dead_lettered", "balance")
+            for key in ("queue_depth", "received", "sent", "failed", "dead_lettered")
         )
+    )
+    # The relay reads the balance every `balance_check_interval`, not after each send.
+    charged = sum(message.charge for message in simulator.messages)
+    lines.append(
+        f"Credits: {charged:.2f} charged, {simulator.account.balance:.2f} left "
+        f"(the relay last read {status['balance']})"
     )
     return lines
 
