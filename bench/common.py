@@ -1,0 +1,472 @@
+"""What the benchmarks share: broker, simulator, the relay as a pinned process, /proc probes.
+
+The relay runs as `python -m clickatell_relay run` pinned to one core with
+`taskset` (the last core this process may use); the bench itself, mosquitto
+and the simulator (in this process) are kept on the other cores, so they do
+not take the relay's core. Everything talks over loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import yaml
+
+from clickatell_relay.broker import LocalBroker
+from clickatell_relay.config import MqttConfig
+from clickatell_relay.mqtt import IncomingMessage, MqttConnection, MqttError
+from clickatell_relay.simulator import Account, Simulator
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+
+REPO: Final = Path(__file__).resolve().parents[1]
+API_KEY: Final = "bench-api-key-Qm27"
+STATUS_PREFIX: Final = "relay"
+CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
+# Any unused loopback port: connections are refused at once (the API is "down").
+UNREACHABLE_API: Final = "http://127.0.0.1:9"
+
+
+def number(index: int) -> str:
+    """A recipient in Clickatell's test range that the simulator accepts (2799900000 + index)."""
+    return str(2799900000 + index)
+
+
+# Pinning ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """Where the relay runs and where everything else runs."""
+
+    taskset: str | None
+    relay_core: int | None
+    other_cores: tuple[int, ...]
+
+    @property
+    def note(self) -> str:
+        """One line for the report."""
+        if self.taskset is None or self.relay_core is None:
+            return "relay NOT pinned (taskset missing or a single core): figures are noisier"
+        others = ",".join(str(core) for core in self.other_cores) or "the same core"
+        return (
+            f"relay pinned with `taskset -c {self.relay_core}`; "
+            f"bench, mosquitto and simulator on core(s) {others}"
+        )
+
+    def prefix(self) -> list[str]:
+        """The command prefix that pins a process to the relay's core."""
+        if self.taskset is None or self.relay_core is None:
+            return []
+        return [self.taskset, "-c", str(self.relay_core)]
+
+
+def pin() -> Pinning:
+    """Keep this process (and the children it starts) off the relay's core."""
+    cores = sorted(os.sched_getaffinity(0))
+    taskset = shutil.which("taskset")
+    if taskset is None or len(cores) < 2:
+        return Pinning(taskset=None, relay_core=None, other_cores=tuple(cores))
+    relay_core, others = cores[-1], tuple(cores[:-1])
+    os.sched_setaffinity(0, others)
+    return Pinning(taskset=taskset, relay_core=relay_core, other_cores=others)
+
+
+# /proc probes -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcSample:
+    """A process's counters at one moment (Linux /proc)."""
+
+    at: float  # time.monotonic()
+    cpu: float  # utime + stime, seconds, all threads
+    rss_peak: int  # VmHWM, bytes
+    write_bytes: int  # bytes sent to the storage layer (/proc/pid/io)
+    wchar: int  # bytes passed to write() and friends, files and sockets alike
+
+
+def probe(pid: int) -> ProcSample:
+    """Read /proc/<pid>/{stat,status,io}."""
+    at = time.monotonic()
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    fields = stat.rsplit(")", 1)[1].split()  # the name may hold spaces
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    io = dict(
+        line.split(": ", 1) for line in Path(f"/proc/{pid}/io").read_text().splitlines() if line
+    )
+    return ProcSample(
+        at=at,
+        cpu=cpu,
+        rss_peak=hwm * 1024,
+        write_bytes=int(io["write_bytes"]),
+        wchar=int(io["wchar"]),
+    )
+
+
+# The broker and the simulator --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def broker(directory: Path) -> Iterator[LocalBroker]:
+    """A private mosquitto (persistence on, as a Pi's would be) on a free port."""
+    local = LocalBroker(directory)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def simulator(messages_per_second: float | None = None) -> AsyncIterator[Simulator]:
+    """The bundled simulator in this process, with plenty of credit."""
+    sim = Simulator(
+        Account(api_key=API_KEY, balance=Decimal(10_000_000)),
+        messages_per_second=messages_per_second,
+    )
+    await sim.start(host="127.0.0.1", port=0)
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+def send_requests(sim: Simulator) -> list[Any]:
+    """The send requests the simulator answered (any status): not balance checks."""
+    return [
+        request
+        for request in sim.requests
+        if request.path in ("/v1/message", "/messages", "/messages/http/send")
+        or request.path.endswith(("/message", "/sendmsg"))
+    ]
+
+
+def accepted_count(sim: Simulator) -> int:
+    """Messages accepted so far (cheap: no status refresh)."""
+    return len(sim._state.messages)  # noqa: SLF001 - `messages` refreshes every one on each call
+
+
+# The relay -------------------------------------------------------------------------------
+
+
+def relay_config(
+    directory: Path,
+    broker_port: int,
+    *,
+    base_url: str,
+    contacts: dict[str, str],
+    routes: list[dict[str, Any]],
+    groups: dict[str, list[str]] | None = None,
+    **sections: dict[str, Any],
+) -> Path:
+    """Write a relay configuration: the shipped defaults but for what the bench needs.
+
+    `sections` (mqtt, clickatell, queue, limits, status) are merged into the
+    base; any key not named keeps the relay's own default.
+    """
+    data: dict[str, Any] = {
+        "mqtt": {
+            "host": "127.0.0.1",
+            "port": broker_port,
+            "client_id": "bench-relay",
+            "topic_prefix": STATUS_PREFIX,
+        },
+        "clickatell": {"api": "platform", "api_key": API_KEY, "base_url": base_url},
+        "queue": {"path": str(directory / "queue.db")},
+        "limits": {},
+        "status": {},
+        "log_level": "INFO",
+        "contacts": contacts,
+        "groups": groups or {},
+        "routes": routes,
+    }
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    path = directory / "relay.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@dataclass
+class RelayProcess:
+    """`python -m clickatell_relay run`, pinned, optionally under `strace -c` for fsyncs."""
+
+    config_path: Path
+    pinning: Pinning
+    strace_output: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Log next to the configuration."""
+        self.log_path = self.config_path.with_suffix(".log")
+
+    def start(self) -> None:
+        """Start the relay (it connects and subscribes on its own)."""
+        command = [
+            sys.executable,
+            "-m",
+            "clickatell_relay",
+            "run",
+            "--config",
+            str(self.config_path),
+        ]
+        if self.strace_output is not None:
+            strace = shutil.which("strace")
+            if strace is None:
+                raise RuntimeError("strace is not installed")
+            trace = [
+                "-f",
+                "--seccomp-bpf",
+                "-c",
+                "-o",
+                str(self.strace_output),
+                "-e",
+                "trace=fsync,fdatasync",
+            ]
+            command = [strace, *trace, *command]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+                [*self.pinning.prefix(), *command],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                cwd=REPO,
+            )
+
+    @property
+    def pid(self) -> int:
+        """The relay's own PID (under strace, strace's child)."""
+        if self.process is None:
+            raise RuntimeError("not started")
+        if self.strace_output is None:
+            return self.process.pid
+        deadline = time.monotonic() + 10
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        while time.monotonic() < deadline:
+            found = children.read_text(encoding="ascii").split()
+            if found:
+                return int(found[0])
+            time.sleep(0.01)
+        raise RuntimeError("strace started no relay")
+
+    def probe(self) -> ProcSample:
+        """The relay's counters now."""
+        return probe(self.pid)
+
+    def stop(self) -> int:
+        """SIGTERM (the graceful path) to the relay itself, and wait."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        return self.process.returncode
+
+    def fsyncs(self) -> dict[str, int]:
+        """fsync/fdatasync calls counted by `strace -c` (after `stop`)."""
+        if self.strace_output is None or not self.strace_output.exists():
+            return {}
+        counts: dict[str, int] = {}
+        for line in self.strace_output.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if parts and parts[-1] in ("fsync", "fdatasync"):
+                counts[parts[-1]] = int(parts[3])
+        return counts
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of the relay's log, for an error message."""
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(encoding="utf-8").splitlines()[-lines:])
+        return ""
+
+
+@contextlib.contextmanager
+def relay_process(
+    config_path: Path, pinning: Pinning, *, strace_output: Path | None = None
+) -> Iterator[RelayProcess]:
+    """A started relay process, stopped (gracefully) on exit."""
+    relay = RelayProcess(config_path, pinning, strace_output)
+    relay.start()
+    try:
+        yield relay
+    finally:
+        relay.stop()
+
+
+# MQTT from the bench -------------------------------------------------------------------
+
+
+@dataclass
+class StatusSample:
+    """A status document from the relay, and the relay's counters when it arrived."""
+
+    at: float
+    status: dict[str, Any]
+    proc: ProcSample | None
+
+
+class Mqtt:
+    """The bench's own MQTT connection (the relay's adapter): publish, and watch the status."""
+
+    def __init__(self, port: int, client_id: str) -> None:
+        """Not connected until `connect`."""
+        config = MqttConfig(port=port, client_id=client_id, session_expiry=60, keepalive=30)
+        self.connection = MqttConnection(config)
+        self.statuses: list[StatusSample] = []
+        self.online = asyncio.Event()
+        self.changed = asyncio.Event()
+        self.relay: RelayProcess | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        """Connect and follow the relay's status and availability."""
+        await self.connection.connect()
+        self._task = asyncio.create_task(self._collect())
+        await self.connection.subscribe(
+            [f"{STATUS_PREFIX}/status", f"{STATUS_PREFIX}/availability"], qos=1, retained=True
+        )
+
+    async def close(self) -> None:
+        """Disconnect."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.connection.disconnect()
+
+    async def _collect(self) -> None:
+        with contextlib.suppress(MqttError):
+            while True:
+                burst: list[IncomingMessage] = await self.connection.next_burst(0.0, 100)
+                for message in burst:
+                    self.connection.ack(message)
+                    self._take(message)
+
+    def _take(self, message: IncomingMessage) -> None:
+        if message.topic.endswith("/availability"):
+            if message.payload == b"online" and not message.retain:
+                self.online.set()
+            return
+        proc = None
+        if self.relay is not None and self.relay.process is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                proc = self.relay.probe()
+        self.statuses.append(StatusSample(time.monotonic(), json.loads(message.payload), proc))
+        self.changed.set()
+
+    def status(self) -> dict[str, Any]:
+        """The latest status (empty before the first)."""
+        return self.statuses[-1].status if self.statuses else {}
+
+    async def until_status(
+        self, condition: Callable[[dict[str, Any]], bool], within: float
+    ) -> dict[str, Any]:
+        """Wait for a status that meets `condition`; TimeoutError after `within` seconds."""
+        async with asyncio.timeout(within):
+            while not (self.statuses and condition(self.status())):
+                self.changed.clear()
+                await self.changed.wait()
+        return self.status()
+
+    async def publish(self, topic: str, payload: str | bytes) -> None:
+        """QoS 1, waiting for the broker's PUBACK."""
+        await self.connection.publish(topic, payload, qos=1)
+
+    async def publish_many(self, messages: Iterable[tuple[str, str]]) -> None:
+        """QoS 1 as fast as the broker takes them; return once every PUBACK is in."""
+        last: tuple[str, str] | None = None
+        for count, message in enumerate(messages, 1):
+            if last is not None:
+                self.connection.publish_nowait(*last, qos=1)
+            last = message
+            if count % 500 == 0:
+                await asyncio.sleep(0)  # let the loop write and read PUBACKs
+        if last is not None:
+            await self.connection.publish(*last, qos=1, timeout=120)
+
+
+@contextlib.asynccontextmanager
+async def mqtt_client(port: int, client_id: str = "bench") -> AsyncIterator[Mqtt]:
+    """A connected bench client."""
+    client = Mqtt(port, client_id)
+    await client.connect()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def wait_until(condition: Callable[[], bool], within: float, step: float = 0.05) -> bool:
+    """Poll `condition` until true or `within` seconds have passed; whether it came true."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(step)
+    return condition()
+
+
+# Figures -------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (of a non-empty list)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def fmt_seconds(seconds: float) -> str:
+    """A duration, in the unit that reads best."""
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    return f"{seconds / 60:.1f} min"
+
+
+def fmt_bytes(count: float) -> str:
+    """Bytes in KiB/MiB."""
+    if count < 1024:
+        return f"{count:.0f} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KiB"
+    return f"{count / (1024 * 1024):.1f} MiB"
+
+
+@dataclass
+class Report:
+    """One benchmark's outcome: rows for the table, everything for the JSON."""
+
+    name: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def row(self, case: str, result: str) -> None:
+        """A line of the printed table."""
+        self.rows.append((case, result))
