@@ -112,6 +112,9 @@ async def run(pinning: Pinning, *, quick: bool) -> Report:
         "sustained_messages_per_second": (len(accepted) - 1) / (last - first),
         "requests": len(requests),
         "status_429": too_many,
+        "status_429_at_seconds": [
+            request.time.timestamp() - back for request in requests if request.status == 429
+        ],
         "other_refusals": sum(1 for r in requests if r.status >= 300 and r.status != 429),
         "relay_cpu_seconds": after.cpu - before.cpu,
         "relay_cpu_utilisation": (after.cpu - before.cpu) / (after.at - before.at),
