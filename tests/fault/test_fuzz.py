@@ -321,10 +321,10 @@ AMOUNTS = NUMBERS | st.integers(min_value=10**308, max_value=10**330)
 @example(answer="rest-json-coverage", number="1e999")  # infinity, spelt as a string
 @example(answer="http", number="9" * 400)  # HTTP text: digits that overflow to infinity
 def test_amounts_are_finite_numbers_or_refused_with_a_reason(answer: str, number: object) -> None:
-    """BUG while it fails: aioclickatell/flavours/base.py `parse_number`.
+    """A bug this fuzzing found (fixed): aioclickatell/flavours/base.py `parse_number`.
 
-    It returns float(value) for any int, float or numeric string: an integer
-    too large for a float raises OverflowError (not a ClickatellError: it
+    It returned float(value) for any int, float or numeric string: an integer
+    too large for a float raised OverflowError (not a ClickatellError: it
     escapes the relay's balance check and ends the dispatcher), and NaN,
     Infinity, "inf", "1e999" or 400 digits become a NaN or infinite balance or
     charge (the relay then reads NaN > 0 as "no credit"; its status JSON says
@@ -353,10 +353,10 @@ def test_amounts_are_finite_numbers_or_refused_with_a_reason(answer: str, number
 @example(value="inf")
 @example(value="nan")
 def test_retry_after_is_none_or_a_finite_wait(value: str) -> None:
-    """BUG while it fails: aioclickatell/codes.py `retry_after_seconds`.
+    """A bug this fuzzing found (fixed): aioclickatell/codes.py `retry_after_seconds`.
 
-    It takes float(value): "inf", "nan", "Infinity" and "1e999" pass. A 429
-    with `Retry-After: inf` makes the relay hold every send forever
+    It took float(value): "inf", "nan", "Infinity" and "1e999" passed. A 429
+    with `Retry-After: inf` made the relay hold every send forever
     (dispatch.py `_failed`: hold_until = now + inf); Home Assistant's
     coordinator gets retry_after=inf.
     """
@@ -636,11 +636,11 @@ def usable_options(options: dict[str, Any]) -> None:
 def test_alert_json_gives_a_usable_alert_or_a_reasoned_rejection(
     router: Router, document: dict[str, Any], topic: str
 ) -> None:
-    """BUG while it fails: relay/clickatell_relay/payload.py `_options`.
+    """A bug this fuzzing found (fixed): relay/clickatell_relay/payload.py `_options`.
 
     `scheduled_delivery_time` is one of the options a payload may carry
-    (config.PAYLOAD_OPTIONS), but JSON gives a string and SendOptions calls
-    `.tzinfo` on it: AttributeError, which `_options` does not catch (only
+    (config.PAYLOAD_OPTIONS), but JSON gives a string and SendOptions called
+    `.tzinfo` on it: AttributeError, which `_options` did not catch (only
     ClickatellError and TypeError). In the relay the exception escapes
     `_handle_burst` before the commit and the ack, ends the relay, and the
     broker redelivers the same alert after the restart: a crash loop. And
@@ -741,10 +741,10 @@ def test_every_config_problem_in_a_mapping_has_a_line_and_a_message(
 @example(text="- a list\n")  # not a mapping
 @example(text="api: \x00")  # a character YAML refuses
 def test_every_config_problem_in_any_text_has_a_line_and_a_message(text: str) -> None:
-    """BUG while it fails: relay/clickatell_relay/config.py `parse_config`.
+    """A bug this fuzzing found (fixed): relay/clickatell_relay/config.py `parse_config`.
 
     The README promises `file:line: message` for every problem, but three
-    kinds carry no position: "the configuration must be a mapping" (the
+    kinds carried no position: "the configuration must be a mapping" (the
     document's start mark is not used), a yaml.reader.ReaderError such as
     "unacceptable character #x0" (not a MarkedYAMLError, though it knows its
     position), and every problem of an empty file (the empty document gets no

@@ -26,14 +26,14 @@ ALICE = "2799900001"
 async def test_an_alert_with_a_scheduled_delivery_time_does_not_stop_the_relay(
     tmp_path: Path, broker: LocalBroker, simulator: Simulator
 ) -> None:
-    """BUG while it fails: relay/clickatell_relay/payload.py `_options` (see test_fuzz.py).
+    """A bug the fuzzing found (fixed): relay/clickatell_relay/payload.py `_options`.
 
     `scheduled_delivery_time` is an option payloads may carry
-    (config.PAYLOAD_OPTIONS); JSON gives it as a string, SendOptions reads
-    `.tzinfo` from it and the AttributeError escapes `parse_payload`,
+    (config.PAYLOAD_OPTIONS); JSON gives it as a string, SendOptions read
+    `.tzinfo` from it and the AttributeError escaped `parse_payload`,
     `Relay._handle_burst` (before the commit and the acks) and `Relay.run`:
-    the relay stops. Restarted, it gets the same unacknowledged alert again
-    and stops again, so no later alert is ever sent.
+    the relay stopped. Restarted, it got the same unacknowledged alert again
+    and stopped again, so no later alert was ever sent.
     """
     config = parse_config(
         json.dumps(

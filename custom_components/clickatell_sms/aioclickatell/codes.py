@@ -7,6 +7,7 @@ HTTP status, an unknown status to the base error.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -95,14 +96,14 @@ def _class_for_status(status: int | None) -> type[ClickatellError]:
 
 
 def retry_after_seconds(value: str | None) -> float | None:
-    """Read a Retry-After header given in seconds (the form APIs use)."""
+    """Read a Retry-After header given in seconds (the form APIs use); None if unreadable."""
     if value is None:
         return None
     try:
         seconds = float(value.strip())
     except ValueError:
         return None
-    return max(seconds, 0.0)
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def api_error(

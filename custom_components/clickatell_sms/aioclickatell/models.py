@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,41 @@ from .exceptions import ClickatellInvalidRequestError
 _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}")
 _NUMERIC_SENDER = re.compile(r"\+?\d{1,15}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+
+
+# The type each option takes; values come from code, YAML and JSON alike.
+_OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
+    "sender": str,
+    "client_message_id": str,
+    "scheduled_delivery_time": datetime,
+    "validity_period": int,
+    "unicode": bool,
+    "charset": str,
+    "binary": bool,
+    "udh": str,
+    "max_message_parts": int,
+    "callback": int,
+    "user_priority_queue": int,
+    "escalate": bool,
+    "max_credits": (int, float),
+    "message_type": str,
+    "mo": bool,
+    "required_features": int,
+    "bypass_dnc_check": bool,
+}
+
+
+def _type_problem(name: str, value: object) -> str | None:
+    """Why a value does not fit its option, if it does not (True is no number here)."""
+    kind = _OPTION_TYPES[name]
+    if isinstance(value, bool) and kind is not bool:
+        return "expected a number or text, not true/false"
+    if not isinstance(value, kind):
+        expected = "a time with a zone" if kind is datetime else getattr(kind, "__name__", "number")
+        return f"expected {expected}, got {type(value).__name__}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "expected a finite number"
+    return None
 
 
 def _check(condition: bool, option: str, problem: str) -> None:
@@ -63,6 +99,9 @@ class SendOptions:
 
     def __post_init__(self) -> None:
         """Refuse values the API would refuse, naming the option."""
+        for name, value in self.set_options().items():
+            if (problem := _type_problem(name, value)) is not None:
+                raise ClickatellInvalidRequestError(f"Invalid option {name}: {problem}")
         if self.sender is not None:
             _check(
                 bool(
@@ -117,16 +156,39 @@ class SendOptions:
 
     def set_options(self) -> dict[str, Any]:
         """The options that are set, by field name."""
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        return {
+            item.name: getattr(self, item.name)
+            for item in fields(self)
+            if getattr(self, item.name) is not None
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The options that are set, as JSON can hold them (times in ISO 8601)."""
+        return {
+            name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in self.set_options().items()
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        """Build options from field names (as service calls and config files give them)."""
+        """Build options from field names, as service calls, config files and JSON give them.
+
+        A scheduled time may be an ISO 8601 text with a zone ("2026-01-01T08:00:00Z").
+        """
         known = {item.name for item in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ClickatellInvalidRequestError(f"Unknown option(s): {', '.join(unknown)}")
-        return cls(**data)
+        values = dict(data)
+        when = values.get("scheduled_delivery_time")
+        if isinstance(when, str):
+            try:
+                values["scheduled_delivery_time"] = datetime.fromisoformat(when)
+            except ValueError:
+                raise ClickatellInvalidRequestError(
+                    "Invalid option scheduled_delivery_time: expected an ISO 8601 time"
+                ) from None
+        return cls(**values)
 
 
 class Encoding(StrEnum):

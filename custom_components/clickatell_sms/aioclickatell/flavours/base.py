@@ -7,6 +7,7 @@ sends what a flavour builds through its one request method.
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,17 +97,16 @@ def parse_bool(api: ApiFlavour, value: object) -> bool:
 
 
 def parse_number(api: ApiFlavour, value: object) -> float:
-    """Amounts arrive as numbers or strings ("300.50")."""
-    if isinstance(value, bool):
-        raise invalid_response(api, "expected a number, got a boolean")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    raise invalid_response(api, f"expected a number, got {type(value).__name__}")
+    """Amounts arrive as numbers or strings ("300.50"); only finite ones are amounts."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise invalid_response(api, f"expected a number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise invalid_response(api, "expected a number") from None
+    if not math.isfinite(number):
+        raise invalid_response(api, "expected a finite number")
+    return number
 
 
 def optional_str(api: ApiFlavour, value: object) -> str | None:
