@@ -211,7 +211,7 @@ def _send_to_queue(args: argparse.Namespace) -> int:
                 route=route.name,
                 topic=f"cli/{route.name}",
                 priority=routed.priority,
-                options=route.options.set_options(),
+                options=route.options.to_json(),
                 max_parts=route.max_parts,
             ),
             max_messages=config.queue.max_messages,

@@ -630,7 +630,10 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(self, path: Sequence[Any], message: str) -> None:
-        self.problems.append(Problem(message, _position_of(self.document, path), self.source))
+        # A problem with no place of its own (a key missing from an empty file)
+        # is at the top of the file.
+        position = _position_of(self.document, path) or _start(self.source)
+        self.problems.append(Problem(message, position, self.source))
 
     def raise_if_any(self) -> None:
         if self.problems:
@@ -666,6 +669,10 @@ def _normalize(number: str, region: str | None) -> str | None:
         return None
 
 
+def _start(source: str) -> Position:
+    return Position(source, 1, 1)
+
+
 def parse_config(
     text: str, source: str = "<string>", environ: Mapping[str, str] | None = None
 ) -> RelayConfig:
@@ -675,18 +682,23 @@ def parse_config(
         document = _load_yaml(text, source)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        position = None if mark is None else Position(source, mark.line + 1, mark.column + 1)
+        position = (
+            _start(source) if mark is None else Position(source, mark.line + 1, mark.column + 1)
+        )
         problem = error.problem or error.context or "invalid YAML"
         raise ConfigError([Problem(f"invalid YAML: {problem}", position, source)]) from None
-    except yaml.YAMLError as error:
-        raise ConfigError([Problem(f"invalid YAML: {error}", None, source)]) from None
-    except (ValueError, RecursionError) as error:
-        raise ConfigError([Problem(f"invalid YAML: {error}", None, source)]) from None
+    except yaml.reader.ReaderError as error:  # a character YAML refuses: it knows where
+        line = text.count("\n", 0, error.position) + 1
+        position = Position(source, line, error.position - text.rfind("\n", 0, error.position))
+        raise ConfigError([Problem(f"invalid YAML: {error.reason}", position, source)]) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as error:
+        raise ConfigError([Problem(f"invalid YAML: {error}", _start(source), source)]) from None
     if document is None:
         document = MarkedDict()
         document.key_positions = {}
     if not isinstance(document, MarkedDict):
-        raise ConfigError([Problem("the configuration must be a mapping", None, source)])
+        not_a_mapping = Problem("the configuration must be a mapping", _start(source), source)
+        raise ConfigError([not_a_mapping])
     checker = _Checker(document, source)
     env_problems: list[tuple[tuple[Any, ...], str]] = []
     _expand_env(document, (), env_problems, environ)

@@ -67,6 +67,7 @@ _LOGGER = logging.getLogger(__name__)
 # Per-recipient error codes that say "not now" rather than "never".
 TRANSIENT_RECIPIENT_CODES: Final = frozenset({"130", "301", "901", "18", "19", "20", "43"})
 HOUR: Final = 3600.0
+MAX_API_WAIT: Final = HOUR
 # Pauses that end when the account is usable again (checked through the balance).
 ACCOUNT_PAUSES: Final = frozenset({"no credit", "credentials refused"})
 MAINTENANCE_INTERVAL: Final = 10.0  # at most; at least every poll interval, and 1 s
@@ -502,6 +503,9 @@ class Dispatcher:
             return
         if isinstance(error, ClickatellRateLimitError):
             wait = error.retry_after if error.retry_after is not None else self._backoff.next()
+            # However long the API asks (a day's MT limit, a bogus header), look again
+            # within the hour: a wasted request is cheaper than a relay asleep for good.
+            wait = min(wait, MAX_API_WAIT)
             _LOGGER.warning("Rate limited by the API; waiting %.1fs", wait)
         elif isinstance(error, ClickatellPaymentRequiredError | ClickatellAuthenticationError):
             wait = self._limits.balance_check_interval

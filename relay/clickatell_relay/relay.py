@@ -298,7 +298,7 @@ class Relay:
         if isinstance(routed, Rejection):
             dead.append(_dead(message, routed, route.name))
             return
-        options = {**route.options.set_options(), **parsed.options}
+        options = {**route.options.to_json(), **parsed.options}
         if route.digest is not None:
             digest.append(
                 NewDigestItem(

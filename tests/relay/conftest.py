@@ -242,7 +242,15 @@ class RelayProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "clickatell_relay", "run", "--config", str(self.config_path)],
+            [
+                sys.executable,
+                "-m",
+                "clickatell_relay",
+                "-v",
+                "run",
+                "--config",
+                str(self.config_path),
+            ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env=env,
