@@ -260,7 +260,8 @@ def _rows(report: Report, results: dict[str, dict[int, dict[str, Any]]]) -> None
             reference = results["relay_shipped" if name == "apprise_shipped" else "relay_raised"][
                 size
             ]
-            text = f"{result['requests']} requests, {fmt_seconds(result['wall_seconds'])}"
+            plural = "" if result["requests"] == 1 else "s"
+            text = f"{result['requests']} request{plural}, {fmt_seconds(result['wall_seconds'])}"
             if not name.startswith("relay"):
                 text += (
                     f" ({_ratio(result['requests'], reference['requests'])} the requests,"

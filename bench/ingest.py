@@ -141,7 +141,7 @@ async def run(pinning: Pinning, *, quick: bool) -> Report:
         "status": plain["status"],
     }
     report.row(
-        f"durable alerts/s, steady state ({alerts} queued at the broker, QoS 1)",
+        f"durable alerts/s, steady state ({alerts:,} queued at the broker, QoS 1)",
         f"{steady['alerts_per_second']:,.0f}/s"
         f" (relay core {steady['cpu_utilisation'] * 100:.0f} % busy)",
     )
@@ -149,7 +149,7 @@ async def run(pinning: Pinning, *, quick: bool) -> Report:
     report.row("peak RSS (VmHWM)", fmt_bytes(peak))
     report.row(
         "fsyncs per alert (strace, whole run)",
-        f"{fsync_calls / alerts:.4f} ({fsync_calls} for {alerts};"
+        f"{fsync_calls / alerts:.4f} ({fsync_calls} for {alerts:,};"
         f" {commits} durable commits, {alerts / max(commits, 1):.0f} alerts each)",
     )
     report.row(
