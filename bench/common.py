@@ -313,6 +313,9 @@ def relay_process(
     relay.start()
     try:
         yield relay
+    except BaseException:
+        print(f"The relay's log ends:\n{relay.log_tail()}", file=sys.stderr)
+        raise
     finally:
         relay.stop()
 
