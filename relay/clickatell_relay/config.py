@@ -278,7 +278,7 @@ class LimitsConfig:
     daily_credit_budget: float | None = None
     credits_per_part: float = 1.0
     backoff_initial: float = 1.0
-    backoff_max: float = 300.0
+    backoff_max: float = 60.0
     balance_check_interval: float = 300.0
     poll_interval: float = 5.0
 
@@ -530,7 +530,7 @@ LIMITS_SCHEMA = vol.Schema(
         vol.Optional("daily_credit_budget"): vol.Any(None, _positive(float)),
         vol.Optional("credits_per_part", default=1.0): _positive(float),
         vol.Optional("backoff_initial", default=1.0): vol.All(duration, vol.Range(min=0.01)),
-        vol.Optional("backoff_max", default=300.0): vol.All(duration, vol.Range(min=0.01)),
+        vol.Optional("backoff_max", default=60.0): vol.All(duration, vol.Range(min=0.01)),
         vol.Optional("balance_check_interval", default=300.0): vol.All(
             duration, vol.Range(min=0.1)
         ),

@@ -31,8 +31,8 @@ import contextlib
 import hashlib
 import logging
 import random
+import secrets
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -132,8 +132,13 @@ def next_midnight_utc(now: float) -> float:
 
 
 def new_client_message_id() -> str:
-    """An idempotency key for the API: 32 hex digits."""
-    return uuid.uuid4().hex
+    """An idempotency key for the API: 32 hex digits, time first.
+
+    48 bits of milliseconds then 80 random bits (as UUIDv7 orders them): new
+    rows land at the end of the queue's index instead of on a random page,
+    which writes a third of the bytes per alert to the SD card.
+    """
+    return f"{int(time.time() * 1000) & 0xFFFFFFFFFFFF:012x}{secrets.token_hex(10)}"
 
 
 class Dispatcher:

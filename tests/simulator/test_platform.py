@@ -48,6 +48,7 @@ async def test_one_api_send(simulator: Simulator, session: aiohttp.ClientSession
         {"messages": [sms("2799900001", clientMessageId="c-1"), sms("2799999105")]},
     )
     assert status == 207
+    assert simulator.message_count == 1  # the refused recipient is not a message
     message = simulator.messages[0]
     assert body == {
         "messages": [

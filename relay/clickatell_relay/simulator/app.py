@@ -86,6 +86,11 @@ class Simulator:
         return self._state.requests
 
     @property
+    def message_count(self) -> int:
+        """How many messages were accepted; cheap, unlike `messages`, for polling."""
+        return len(self._state.messages)
+
+    @property
     def messages(self) -> list[Message]:
         """Accepted messages, oldest first; scheduled ones show 004 once their time has come."""
         now = _utc_now()
