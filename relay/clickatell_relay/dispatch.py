@@ -334,19 +334,9 @@ class Dispatcher:
                     self._store.hold, [row_id], max(free_at, now + 1), "per-recipient cap"
                 )
         else:
+            detail = f"{cap} SMS in the last hour already"
             dead = [
-                (
-                    row_id,
-                    NewDeadLetter(
-                        reason=Reason.RECIPIENT_CAP,
-                        detail=f"{cap} SMS in the last hour already",
-                        topic=batch.topic,
-                        route=batch.route,
-                        recipient=recipient,
-                        text=batch.text,
-                        client_message_id=batch.client_message_id,
-                    ),
-                )
+                (row_id, batch.dead_letter(recipient, Reason.RECIPIENT_CAP, detail))
                 for row_id, recipient, _free_at in over
             ]
             await self._store.call(self._store.record_results, dead=dead, now=now)
@@ -438,21 +428,13 @@ class Dispatcher:
             elif message.error_code in TRANSIENT_RECIPIENT_CODES:
                 retry.append(row_id)
             else:
-                dead.append(
-                    (
-                        row_id,
-                        NewDeadLetter(
-                            reason=Reason.REJECTED,
-                            detail=message.error_description or "refused by the API",
-                            code=message.error_code,
-                            topic=batch.topic,
-                            route=batch.route,
-                            recipient=recipient,
-                            text=batch.text,
-                            client_message_id=batch.client_message_id,
-                        ),
-                    )
+                letter = batch.dead_letter(
+                    recipient,
+                    Reason.REJECTED,
+                    message.error_description or "refused by the API",
+                    message.error_code,
                 )
+                dead.append((row_id, letter))
         now = self._clock()
         credits_used = result.plan.parts * len(sent) * self._limits.credits_per_part
         await self._store.call(
@@ -490,16 +472,7 @@ class Dispatcher:
             dead = [
                 (
                     row_id,
-                    NewDeadLetter(
-                        reason=reason,
-                        detail=error.description or detail,
-                        code=error.code,
-                        topic=batch.topic,
-                        route=batch.route,
-                        recipient=recipient,
-                        text=batch.text,
-                        client_message_id=batch.client_message_id,
-                    ),
+                    batch.dead_letter(recipient, reason, error.description or detail, error.code),
                 )
                 for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
             ]
@@ -559,19 +532,9 @@ class Dispatcher:
         )
         expired = [batch for batch in expired if not set(batch.ids) & self._in_flight]
         if expired:
+            detail = f"not sent within {self._config.queue.max_age:g}s"
             dead = [
-                (
-                    batch.ids[0],
-                    NewDeadLetter(
-                        reason=Reason.EXPIRED,
-                        detail=f"not sent within {self._config.queue.max_age:g}s",
-                        topic=batch.topic,
-                        route=batch.route,
-                        recipient=batch.recipients[0],
-                        text=batch.text,
-                        client_message_id=batch.client_message_id,
-                    ),
-                )
+                (batch.ids[0], batch.dead_letter(batch.recipients[0], Reason.EXPIRED, detail))
                 for batch in expired
             ]
             await self._store.call(self._store.record_results, dead=dead, now=now)

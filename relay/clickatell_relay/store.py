@@ -217,6 +217,21 @@ class Batch:
     created_at: float
     attempts: int
 
+    def dead_letter(
+        self, recipient: str, reason: str, detail: str, code: str | None = None
+    ) -> NewDeadLetter:
+        """The dead letter for one of the batch's recipients."""
+        return NewDeadLetter(
+            reason=reason,
+            detail=detail,
+            code=code,
+            topic=self.topic,
+            route=self.route,
+            recipient=recipient,
+            text=self.text,
+            client_message_id=self.client_message_id,
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class DigestItem:
