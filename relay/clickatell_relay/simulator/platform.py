@@ -5,7 +5,6 @@ The raw key goes in Authorization (Bearer is refused); codes are the One API's.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -27,6 +26,7 @@ from .wire import (
     batch_status,
     body_format,
     count_parts,
+    json_object,
     leaf_text,
     negotiate,
     parse_xml,
@@ -123,16 +123,6 @@ def error_response(request: web.Request, error: ApiError) -> web.Response:
 # ---- reading requests -------------------------------------------------------
 
 
-def _json_object(body: str) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise ApiError("100") from None
-    if not isinstance(payload, dict):
-        raise ApiError("100")
-    return payload
-
-
 def _plan(
     to: object,
     content: object,
@@ -171,7 +161,7 @@ def _too_many() -> ApiError:
 
 def one_api_send(call: Call) -> web.Response:
     """POST /v1/message: one entry per recipient, each with its own content."""
-    payload = _json_object(call.body)
+    payload = json_object(call.body)
     entries = payload.get("messages")
     if set(payload) != {"messages"} or not isinstance(entries, list) or not entries:
         raise ApiError("101")
@@ -225,7 +215,7 @@ def _messages_body(call: Call) -> tuple[object, object, dict[str, Any], bool]:
                 fields[name] = value
         content = fields.pop("content", None)
         return content, to or None, fields, False
-    payload = _json_object(call.body)
+    payload = json_object(call.body)
     options = {key: value for key, value in payload.items() if key not in ("content", "to")}
     return payload.get("content"), payload.get("to"), options, True
 

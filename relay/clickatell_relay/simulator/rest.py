@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -25,6 +24,7 @@ from .wire import (
     body_format,
     charge_number,
     count_parts,
+    json_object,
     leaf_text,
     negotiate,
     parse_xml,
@@ -124,12 +124,7 @@ def _read_body(call: Call) -> tuple[Any, Any, dict[str, Any], bool]:
             else:
                 options[child.tag] = value
         return text, to or None, options, False
-    try:
-        payload = json.loads(call.body)
-    except ValueError:
-        raise ApiError("100") from None
-    if not isinstance(payload, dict):
-        raise ApiError("100")
+    payload = json_object(call.body)
     options = {key: value for key, value in payload.items() if key not in ("text", "to")}
     return payload.get("text"), payload.get("to"), options, True
 

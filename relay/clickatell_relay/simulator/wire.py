@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from xml.etree.ElementTree import Element, ParseError, SubElement, fromstring, tostring
 
 from .codes import ApiError, destination_code
@@ -103,6 +104,17 @@ def resolve(routes: Sequence[Route[H]], path: str, method: str) -> tuple[H, dict
                 raise ApiError("160")
             return route.methods[method], match.groupdict()
     raise ApiError("161")
+
+
+def json_object(body: str) -> dict[str, Any]:
+    """A request body that must be a JSON object; 100 (data malformed) otherwise."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise ApiError("100") from None
+    if not isinstance(payload, dict):
+        raise ApiError("100")
+    return payload
 
 
 @dataclass(frozen=True, kw_only=True)
