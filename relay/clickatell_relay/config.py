@@ -28,6 +28,7 @@ from aioclickatell import (
 )
 from aioclickatell.const import (
     HTTP_POST_BATCH_CEILING,
+    MAX_MESSAGE_PARTS_LIMIT,
     PLATFORM_BATCH_CEILING,
     REST_BATCH_CEILING,
 )
@@ -56,8 +57,6 @@ BATCH_CEILINGS: Final = {
 }
 PRIORITY_NAMES: Final = {"low": 1, "normal": 5, "high": 8, "critical": 9}
 MAX_PRIORITY: Final = 9
-# More parts than this the API refuses (seed 001: maxMessageParts, code 113).
-MAX_PARTS: Final = 35
 # Options an alert may carry in its JSON payload (the rest are the route's business).
 PAYLOAD_OPTIONS: Final = frozenset(
     {"validity_period", "user_priority_queue", "scheduled_delivery_time"}
@@ -553,7 +552,9 @@ ROUTE_SCHEMA = vol.Schema(
         vol.Optional("priority", default="normal"): _priority,
         vol.Optional("payload", default="auto"): vol.In(["auto", "text", "json"]),
         vol.Optional("template"): vol.Any(None, _text),
-        vol.Optional("max_parts", default=3): vol.All(_strict_int, vol.Range(min=1, max=MAX_PARTS)),
+        vol.Optional("max_parts", default=3): vol.All(
+            _strict_int, vol.Range(min=1, max=MAX_MESSAGE_PARTS_LIMIT)
+        ),
         vol.Optional("allow_payload_recipients", default=True): bool,
         vol.Optional("digest"): vol.Any(None, DIGEST_SCHEMA),
         vol.Optional("options", default={}): _options,

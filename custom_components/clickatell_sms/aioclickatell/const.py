@@ -69,7 +69,7 @@ MAX_RESPONSE_BYTES = 1 << 20  # no Clickatell answer comes near this
 # Scheduling is possible "of up to 7 days ahead" (seed 001 section 2).
 MAX_SCHEDULE_DAYS = 7
 MAX_VALIDITY_MINUTES = MAX_SCHEDULE_DAYS * 24 * 60
-# The concatenation header numbers parts in one byte.
-MAX_MESSAGE_PARTS_LIMIT = 255
+# Clickatell concatenates at most 35 parts (its "SMS concatenation" page).
+MAX_MESSAGE_PARTS_LIMIT = 35
 # "Maximum Credits" values of seed 001 section 8.
 MAX_CREDITS_VALUES = frozenset({0.8, 1.0, 1.5, 2.0, 2.5, 3.0})
