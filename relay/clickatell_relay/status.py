@@ -158,7 +158,8 @@ _ENTITIES: Final = (
         component="sensor",
         object_id="balance",
         name="Balance",
-        template="{{ value_json.balance if value_json.balance is not none else 'unknown' }}",
+        # A null balance renders "None", which Home Assistant's MQTT sensor reads as unknown.
+        template="{{ value_json.balance }}",
         extra={"state_class": "measurement", "unit_of_measurement": "credits", "icon": "mdi:cash"},
     ),
     _Entity(
