@@ -41,7 +41,7 @@ from .models import (
     SendResult,
     StopResult,
 )
-from .numbers import normalize_number, normalize_numbers
+from .numbers import e164, normalize_number, normalize_numbers
 from .retry import RetryPolicy
 from .segments import is_gsm7, plan_message
 
@@ -77,6 +77,7 @@ __all__ = [
     "SendOptions",
     "SendResult",
     "StopResult",
+    "e164",
     "is_gsm7",
     "normalize_number",
     "normalize_numbers",
