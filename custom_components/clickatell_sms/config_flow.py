@@ -38,7 +38,7 @@ from .aioclickatell import (
     ClickatellIpLockdownError,
     Operation,
     SendOptions,
-    normalize_number,
+    e164,
 )
 from .const import (
     API_NAMES,
@@ -183,7 +183,8 @@ class ClickatellConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a Clickatell account."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 1.2: recipients' numbers in E.164 with "+" (see async_migrate_entry).
+    MINOR_VERSION = 2
 
     _api: ApiFlavour = ApiFlavour.PLATFORM
 
@@ -425,7 +426,9 @@ class RecipientSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
             try:
-                number = normalize_number(
+                # Resolved once, against the default country; kept with its "+",
+                # it reads as the same number at every send.
+                number = e164(
                     user_input[CONF_NUMBER], entry.options.get(CONF_DEFAULT_REGION) or None
                 )
             except ClickatellInvalidRecipientError:

@@ -27,6 +27,7 @@ from .aioclickatell import (
     ClickatellUnsupportedError,
     SendOptions,
     SendResult,
+    normalize_number,
 )
 from .const import CONF_NUMBER, DEFAULT_CREDITS_PER_PART, DOMAIN, LOGGER, SUBENTRY_RECIPIENT
 
@@ -121,11 +122,16 @@ def with_title(message: str, title: str | None) -> str:
 
 
 def recipient_numbers(entry: ClickatellConfigEntry) -> dict[str, str]:
-    """The recipients' numbers by their names."""
+    """The recipients' numbers (E.164, "+27831234567") by their names."""
     return {
         subentry.title: subentry.data[CONF_NUMBER]
         for subentry in entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
     }
+
+
+def recipient_names(entry: ClickatellConfigEntry) -> dict[str, str]:
+    """The recipients' names by their numbers as the API reports them ("27831234567")."""
+    return {normalize_number(number): name for name, number in recipient_numbers(entry).items()}
 
 
 def resolve_targets(entry: ClickatellConfigEntry, targets: Iterable[str]) -> list[str]:
@@ -252,7 +258,7 @@ def raise_for_rejected(entry: ClickatellConfigEntry, result: SendResult) -> None
     """Raise, listing them, if the API refused any recipient (the others were sent)."""
     if not result.rejected:
         return
-    names = {number: name for name, number in recipient_numbers(entry).items()}
+    names = recipient_names(entry)
     rejected = ", ".join(
         f"{names.get(item.to, item.to)} ({item.error_description or item.error_code})"
         for item in result.rejected
@@ -276,7 +282,7 @@ def send_response(entry: ClickatellConfigEntry, result: SendResult) -> dict[str,
     """
     runtime = entry.runtime_data
     charges = runtime.coverage_coordinator.minimum_charges() if runtime.coverage_coordinator else {}
-    names = {number: name for name, number in recipient_numbers(entry).items()}
+    names = recipient_names(entry)
     parts = result.plan.parts
     messages: list[dict[str, Any]] = []
     total = 0.0

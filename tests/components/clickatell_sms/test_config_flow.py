@@ -504,7 +504,7 @@ async def test_add_recipient(hass: HomeAssistant, init_integration: MockConfigEn
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Carol"
-    assert result["data"] == {CONF_NUMBER: "27831234567"}
+    assert result["data"] == {CONF_NUMBER: "+27831234567"}
     await hass.async_block_till_done()
     assert hass.states.get("notify.carol")
     assert hass.states.get("binary_sensor.carol_coverage")
@@ -519,7 +519,7 @@ async def test_add_recipient_national_number(
         hass, init_integration, {CONF_NAME: "Carol", CONF_NUMBER: "083-123-4567"}
     )
 
-    assert result["data"] == {CONF_NUMBER: "27831234567"}
+    assert result["data"] == {CONF_NUMBER: "+27831234567"}
 
 
 @pytest.mark.parametrize(
@@ -579,8 +579,8 @@ async def test_reconfigure_recipient(
     assert result["reason"] == "reconfigure_successful"
     subentry = init_integration.subentries[ALICE_SUBENTRY_ID]
     assert subentry.title == "Alicia"
-    assert subentry.data == {CONF_NUMBER: "27831234567"}
-    assert subentry.unique_id == "27831234567"
+    assert subentry.data == {CONF_NUMBER: "+27831234567"}
+    assert subentry.unique_id == "+27831234567"
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert hass.states.get("notify.alice").attributes["friendly_name"] == "Alicia"
