@@ -15,21 +15,19 @@ from homeassistant.util import dt as dt_util
 
 from .aioclickatell import (
     ClickatellAuthenticationError,
-    ClickatellConnectionError,
-    ClickatellDestinationError,
     ClickatellError,
     ClickatellInvalidRecipientError,
     ClickatellInvalidRequestError,
     ClickatellIpLockdownError,
     ClickatellPaymentRequiredError,
-    ClickatellRateLimitError,
-    ClickatellServiceUnavailableError,
     ClickatellUnsupportedError,
     SendOptions,
     SendResult,
     normalize_number,
 )
 from .const import CONF_NUMBER, DEFAULT_CREDITS_PER_PART, DOMAIN, LOGGER, SUBENTRY_RECIPIENT
+from .errors import error_key
+from .helpers import SEND_RETRY
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Mapping
@@ -163,12 +161,14 @@ def resolve_targets(entry: ClickatellConfigEntry, targets: Iterable[str]) -> lis
 
 
 @asynccontextmanager
-async def action_errors(hass: HomeAssistant, entry: ClickatellConfigEntry) -> AsyncIterator[None]:
+async def action_errors(
+    hass: HomeAssistant, entry: ClickatellConfigEntry, *, sending: bool = False
+) -> AsyncIterator[None]:
     """Map the client's errors to translated action errors.
 
     Mistakes in the call are ServiceValidationError; everything else is a
     HomeAssistantError. A refused key starts re-authentication, a refusal for
-    lack of credit raises the repair issue.
+    lack of credit raises the repair issue. `sending`: the call sends messages.
     """
     try:
         yield
@@ -192,32 +192,23 @@ async def action_errors(hass: HomeAssistant, entry: ClickatellConfigEntry) -> As
         ) from error
     except ClickatellError as error:
         _log_partial_send(error)
-        raise _home_assistant_error(hass, entry, error) from error
+        raise _home_assistant_error(hass, entry, error, sending=sending) from error
 
 
 def _home_assistant_error(
-    hass: HomeAssistant, entry: ClickatellConfigEntry, error: ClickatellError
+    hass: HomeAssistant, entry: ClickatellConfigEntry, error: ClickatellError, *, sending: bool
 ) -> HomeAssistantError:
     """The error to raise for a failure that is not the caller's mistake."""
-    placeholders = {"error": str(error)}
-    if isinstance(error, ClickatellIpLockdownError):
-        key = "ip_lockdown"
-    elif isinstance(error, ClickatellAuthenticationError):
+    if isinstance(error, ClickatellAuthenticationError) and not isinstance(
+        error, ClickatellIpLockdownError
+    ):
         entry.async_start_reauth(hass)
-        key = "authentication_failed"
     elif isinstance(error, ClickatellPaymentRequiredError):
         entry.runtime_data.balance_coordinator.async_no_credit()
-        key = "no_credit"
-    elif isinstance(error, ClickatellRateLimitError):
-        key = "rate_limited"
-    elif isinstance(error, ClickatellDestinationError):
-        key = "destination_error"
-    elif isinstance(error, ClickatellConnectionError | ClickatellServiceUnavailableError):
-        key = "communication_error"
-    else:
-        key = "api_error"
     return HomeAssistantError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+        translation_domain=DOMAIN,
+        translation_key=error_key(error, sending=sending),
+        translation_placeholders={"error": str(error)},
     )
 
 
@@ -245,8 +236,8 @@ async def async_send(
     """
     numbers = resolve_targets(entry, targets)
     runtime = entry.runtime_data
-    async with action_errors(hass, entry):
-        result = await runtime.client.send(numbers, message, options)
+    async with action_errors(hass, entry, sending=True):
+        result = await runtime.client.send(numbers, message, options, retry=SEND_RETRY)
     if result.accepted:
         runtime.balance_coordinator.async_credit_restored()
     # The balance changed: show it now rather than at the next poll.
