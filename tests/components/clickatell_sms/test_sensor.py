@@ -68,3 +68,29 @@ async def test_balance_goes_down_after_a_send(hass: HomeAssistant, simulator: Si
     await hass.async_block_till_done()
 
     assert hass.states.get("sensor.clickatell_balance").state == "98.67"
+
+
+@pytest.mark.parametrize(
+    ("api", "attributes"),
+    [
+        # The One API answers {"currency": "USD", "balance": 100.0}: money.
+        (
+            ApiFlavour.PLATFORM,
+            {"unit_of_measurement": "USD", "device_class": "monetary", "state_class": "total"},
+        ),
+        # The legacy APIs answer in credits.
+        (ApiFlavour.REST, {"unit_of_measurement": "credits", "state_class": "measurement"}),
+        (ApiFlavour.HTTP, {"unit_of_measurement": "credits", "state_class": "measurement"}),
+    ],
+)
+@pytest.mark.usefixtures("init_integration")
+async def test_balance_unit_is_what_the_api_says(
+    hass: HomeAssistant, attributes: dict[str, str]
+) -> None:
+    state = hass.states.get("sensor.clickatell_balance")
+    assert state.state == "100.0"
+    assert {
+        key: state.attributes[key]
+        for key in ("unit_of_measurement", "device_class", "state_class")
+        if key in state.attributes
+    } == attributes
