@@ -6,6 +6,7 @@ report failures the same way.
 """
 
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import probatio
@@ -16,6 +17,7 @@ from homeassistant.util import dt as dt_util
 from .aioclickatell import (
     ClickatellAuthenticationError,
     ClickatellError,
+    ClickatellInvalidOptionError,
     ClickatellInvalidRecipientError,
     ClickatellInvalidRequestError,
     ClickatellIpLockdownError,
@@ -25,7 +27,15 @@ from .aioclickatell import (
     SendResult,
     normalize_number,
 )
-from .const import CONF_NUMBER, DEFAULT_CREDITS_PER_PART, DOMAIN, LOGGER, SUBENTRY_RECIPIENT
+from .aioclickatell.const import MAX_SCHEDULE_DAYS
+from .const import (
+    API_NAMES,
+    CONF_NUMBER,
+    DEFAULT_CREDITS_PER_PART,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_RECIPIENT,
+)
 from .errors import error_key
 from .helpers import SEND_RETRY
 
@@ -78,6 +88,9 @@ SEND_OPTIONS_SCHEMA: Final[dict[Any, Any]] = {
     probatio.Optional("bypass_dnc_check"): cv.boolean,
 }
 
+# The client's SendOptions field -> the option as the user writes it.
+OPTION_KEYS: Final[Mapping[str, str]] = {field: key for key, field in SEND_OPTION_FIELDS.items()}
+
 NOTIFY_DATA_SCHEMA: Final = probatio.Schema(SEND_OPTIONS_SCHEMA)
 
 
@@ -90,15 +103,53 @@ def send_options_from(data: Mapping[str, Any] | None) -> SendOptions | None:
     }
     if (when := values.get("scheduled_delivery_time")) is not None:
         # A time without a zone is Home Assistant's local time.
-        values["scheduled_delivery_time"] = dt_util.as_utc(when)
+        values["scheduled_delivery_time"] = _schedulable(dt_util.as_utc(when))
     try:
         return SendOptions(**values)
-    except ClickatellInvalidRequestError as error:
+    except ClickatellInvalidOptionError as error:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_option",
-            translation_placeholders={"error": str(error)},
+            translation_placeholders={
+                "option": OPTION_KEYS[error.option],
+                "problem": error.problem,
+            },
         ) from error
+
+
+def _schedulable(when: datetime) -> datetime:
+    """A scheduled time Clickatell can keep: not past (it would send at once), at most 7 days."""
+    now = dt_util.utcnow()
+    if when <= now:
+        key = "scheduled_time_past"
+    elif when > now + timedelta(days=MAX_SCHEDULE_DAYS):
+        key = "scheduled_time_too_far"
+    else:
+        return when
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"time": when.isoformat(), "days": str(MAX_SCHEDULE_DAYS)},
+    )
+
+
+def check_supported(entry: ClickatellConfigEntry, options: SendOptions | None) -> None:
+    """Refuse, naming them as the user typed them, options the account's API does not take."""
+    client = entry.runtime_data.client
+    if options is None:
+        return
+    unsupported = sorted(
+        OPTION_KEYS[name] for name in options.set_options() if name not in client.supported_options
+    )
+    if unsupported:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="options_not_supported",
+            translation_placeholders={
+                "options": ", ".join(unsupported),
+                "api": API_NAMES[client.api],
+            },
+        )
 
 
 def notify_send_options(data: Mapping[str, Any] | None) -> SendOptions | None:
@@ -235,13 +286,17 @@ async def async_send(
     that is an error (see `raise_for_rejected`).
     """
     numbers = resolve_targets(entry, targets)
+    check_supported(entry, options)
     runtime = entry.runtime_data
-    async with action_errors(hass, entry, sending=True):
-        result = await runtime.client.send(numbers, message, options, retry=SEND_RETRY)
+    try:
+        async with action_errors(hass, entry, sending=True):
+            result = await runtime.client.send(numbers, message, options, retry=SEND_RETRY)
+    finally:
+        # The balance may have changed, or the send failed for the want of
+        # it: show it now (with the repair issue) rather than at the next poll.
+        await runtime.balance_coordinator.async_request_refresh()
     if result.accepted:
         runtime.balance_coordinator.async_credit_restored()
-    # The balance changed: show it now rather than at the next poll.
-    await runtime.balance_coordinator.async_request_refresh()
     return result
 
 

@@ -107,8 +107,18 @@ async def test_notify_a_time_without_zone_is_home_assistants(
         (["Alice", "Mallory", "Trent"], None, "unknown_recipients", {"names": "Mallory, Trent"}),
         (["Alice", "12"], None, "invalid_numbers", {"numbers": "12"}),
         (["Alice"], {"colour": "red"}, "invalid_data", None),
-        (["Alice"], {"validity": 0}, "invalid_option", None),
-        (["Alice"], {"charset": "UTF-8"}, "unsupported", None),
+        (
+            ["Alice"],
+            {"validity": 0},
+            "invalid_option",
+            {"option": "validity", "problem": "must be 1 to 10080"},
+        ),
+        (
+            ["Alice"],
+            {"charset": "UTF-8"},
+            "options_not_supported",
+            {"options": "charset", "api": "Legacy REST API"},
+        ),
     ],
 )
 async def test_notify_refuses_mistakes_before_sending(

@@ -1,10 +1,14 @@
 """The balance and minimum-charge sensors."""
 
+from decimal import Decimal
+
 import pytest
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
@@ -94,3 +98,20 @@ async def test_balance_unit_is_what_the_api_says(
         for key in ("unit_of_measurement", "device_class", "state_class")
         if key in state.attributes
     } == attributes
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_balance_is_read_again_after_a_failed_send(
+    hass: HomeAssistant, simulator: Simulator, issue_registry: ir.IssueRegistry
+) -> None:
+    """Refused for lack of credit: the sensor shows it now, with the repair issue."""
+    simulator.account.balance = Decimal(0)
+
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "notify", "clickatell", {"message": "Hi", "target": ["Alice"]}, blocking=True
+        )
+    await hass.async_block_till_done()
+
+    assert hass.states.get("sensor.clickatell_balance").state == "0.0"
+    assert len(issue_registry.issues) == 1

@@ -130,10 +130,10 @@ async def test_a_timeout_on_a_send_is_never_sent_again(
     hass: HomeAssistant, simulator: Simulator, send: Send
 ) -> None:
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    with patch("custom_components.clickatell_sms.helpers.REQUEST_TIMEOUT", 0.2):
+    with patch("custom_components.clickatell_sms.helpers.REQUEST_TIMEOUT", 0.5):
         await hass.config_entries.async_reload(entry.entry_id)
     simulator.reset()
-    simulator.inject("slow", count=1, delay=1.0)
+    simulator.inject("slow", count=1, delay=1.5)
 
     with pytest.raises(HomeAssistantError) as caught:
         await send(hass)
