@@ -7,7 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import yaml
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -63,16 +62,6 @@ def test_named_entities_have_icons() -> None:
     icons = json.loads((ROOT / "icons.json").read_text(encoding="utf-8"))
     for platform, entities in STRINGS["entity"].items():
         assert set(entities) <= set(icons["entity"][platform]), platform
-
-
-def test_every_action_field_has_a_text() -> None:
-    services = yaml.safe_load((ROOT / "services.yaml").read_text(encoding="utf-8"))
-    for service, description in services.items():
-        fields = {}
-        for name, field in description["fields"].items():
-            fields |= field.get("fields", {name: field})
-        texts = STRINGS["services"][service]["fields"]
-        assert set(fields) == set(texts), service
 
 
 async def test_every_entity_name_is_one_an_entity_shows(
