@@ -47,25 +47,21 @@ async def async_setup(hass: HomeAssistant, _config: ConfigType) -> bool:
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -> bool:
-    """Bring an entry of an older shape to the current one, without the user."""
-    if entry.version > 1:
-        # Written by a newer version of the integration: its shape is unknown here.
-        return False
-    if entry.minor_version < 2:  # noqa: PLR2004 - the version this step leads to
-        # 1.1 kept recipients in the API's form ("33612345678"), which every
-        # send read again as a national number of the default country: an
-        # Italian entry texted +39 336... The flow had resolved the number
-        # correctly, so the same digits with "+" are the number the user meant.
-        for subentry in entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
-            number: str = subentry.data[CONF_NUMBER]
-            if not number.startswith("+"):
-                hass.config_entries.async_update_subentry(
-                    entry,
-                    subentry,
-                    data={**subentry.data, CONF_NUMBER: f"+{number}"},
-                    unique_id=f"+{number}",
-                )
-        hass.config_entries.async_update_entry(entry, minor_version=2)
+    """Bring an entry of 1.1 to 1.2, without the user.
+
+    Home Assistant calls this only for an older entry of the same major
+    version; it refuses a newer one itself.
+    """
+    # 1.1 kept recipients in the API's form ("33612345678"), which every send
+    # read again as a national number of the default country: an Italian
+    # entry texted +39 336... The flow had resolved the number correctly, so
+    # the same digits with "+" are the number the user meant.
+    for subentry in entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
+        number = f"+{subentry.data[CONF_NUMBER]}"
+        hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, CONF_NUMBER: number}, unique_id=number
+        )
+    hass.config_entries.async_update_entry(entry, minor_version=2)
     return True
 
 
