@@ -34,6 +34,7 @@ from .flavours import ApiRequest, ApiResponse, Credentials, Flavour, flavour_for
 from .models import (
     Balance,
     Coverage,
+    DeliveryStatus,
     MessagePlan,
     MessageResult,
     SendOptions,
@@ -245,6 +246,17 @@ class ClickatellClient:
             raise ClickatellInvalidRequestError("A message ID is letters and digits (code 109)")
         response = await self._request(self._flavour.stop_request(api_message_id))
         return self._flavour.parse_stop(response, api_message_id)
+
+    async def message_status(self, api_message_id: str) -> DeliveryStatus:
+        """A message's status now (the "Query Message" command); a read, safe to repeat.
+
+        Callbacks are Clickatell's preferred way (seed 001 section 7); this is for
+        a message whose callback has not come.
+        """
+        if not api_message_id or not api_message_id.isalnum():
+            raise ClickatellInvalidRequestError("A message ID is letters and digits (code 109)")
+        response = await self._request(self._flavour.status_request(api_message_id))
+        return self._flavour.parse_status(response, api_message_id)
 
     # Transport
 
