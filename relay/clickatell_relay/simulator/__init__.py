@@ -82,17 +82,20 @@ Choices where the contract page is silent:
 """
 
 from .app import Simulator, flavour_of, run_forever, serve
+from .callbacks import CallbackAttempt
 from .codes import ApiError
-from .state import Account, Fault, FaultKind, Message, RecordedRequest
+from .state import Account, Fault, FaultKind, Message, RecordedRequest, Timings
 
 __all__ = [
     "Account",
     "ApiError",
+    "CallbackAttempt",
     "Fault",
     "FaultKind",
     "Message",
     "RecordedRequest",
     "Simulator",
+    "Timings",
     "flavour_of",
     "run_forever",
     "serve",

@@ -102,28 +102,6 @@ class PlatformFlavour(Flavour):
             currency=optional_str(self.api, payload.get("currency")),
         )
 
-
-class PlatformMessagesFlavour(PlatformFlavour):
-    """Seed 003: `POST /messages` with `content` and a list of `to`, JSON or XML."""
-
-    formats = frozenset(ContentFormat)
-    option_names: ClassVar = {**PlatformFlavour.option_names, "udh": "userDataHeader"}
-
-    def send_request(
-        self, recipients: Sequence[str], plan: MessagePlan, options: SendOptions
-    ) -> ApiRequest:
-        """{"content": ..., "to": [...], "from": ..., ...} or its XML twin."""
-        fields: dict[str, Any] = {"content": plan.text, "to": list(recipients)}
-        fields |= self.encoded_options(options, flags_as_int=False)
-        if self.content_format is ContentFormat.XML:
-            pascal = {name[:1].upper() + name[1:]: value for name, value in fields.items()}
-            body = xml_body(("SendMessageRequest",), pascal)
-        else:
-            body = json.dumps(fields, ensure_ascii=False)
-        return ApiRequest(
-            method="POST", path="/messages", headers=self.headers(with_body=True), body=body
-        )
-
     def status_request(self, api_message_id: str) -> ApiRequest:
         """GET /v1/message/{id}, the One API's status query, for either endpoint."""
         return self._json_get(f"/v1/message/{api_message_id}")
@@ -144,4 +122,26 @@ class PlatformMessagesFlavour(PlatformFlavour):
             status_code=resolved.code,
             status_text=resolved.text,
             timestamp=None if when is None else parse_timestamp(self.api, when),
+        )
+
+
+class PlatformMessagesFlavour(PlatformFlavour):
+    """Seed 003: `POST /messages` with `content` and a list of `to`, JSON or XML."""
+
+    formats = frozenset(ContentFormat)
+    option_names: ClassVar = {**PlatformFlavour.option_names, "udh": "userDataHeader"}
+
+    def send_request(
+        self, recipients: Sequence[str], plan: MessagePlan, options: SendOptions
+    ) -> ApiRequest:
+        """{"content": ..., "to": [...], "from": ..., ...} or its XML twin."""
+        fields: dict[str, Any] = {"content": plan.text, "to": list(recipients)}
+        fields |= self.encoded_options(options, flags_as_int=False)
+        if self.content_format is ContentFormat.XML:
+            pascal = {name[:1].upper() + name[1:]: value for name, value in fields.items()}
+            body = xml_body(("SendMessageRequest",), pascal)
+        else:
+            body = json.dumps(fields, ensure_ascii=False)
+        return ApiRequest(
+            method="POST", path="/messages", headers=self.headers(with_body=True), body=body
         )
