@@ -37,6 +37,8 @@ from ..models import (
     StopResult,
 )
 
+MAX_XML_DEPTH: Final = 32  # Clickatell's documents nest four levels
+
 MEDIA_TYPES: Final = {
     ContentFormat.JSON: "application/json",
     ContentFormat.XML: "application/xml",
@@ -170,6 +172,8 @@ def json_object(text: str) -> dict[str, Any]:
         payload = json.loads(text)
     except ValueError:
         raise ValueError("the body is not valid JSON") from None
+    except RecursionError:  # json recurses per level: a deep body would escape as this
+        raise ValueError("the JSON is nested too deeply") from None
     if not isinstance(payload, dict):
         raise ValueError("expected a JSON object")  # noqa: TRY004 - one error type for the callers
     return payload
@@ -401,12 +405,20 @@ def _json_name(tag: str) -> str:
     return tag[:1].lower() + tag[1:]
 
 
-def xml_to_dict(element: Element) -> dict[str, Any]:
-    """The children of an element as JSON would give them; repeated tags become lists."""
+def xml_to_dict(element: Element, depth: int = 0) -> dict[str, Any]:
+    """The children of an element as JSON would give them; repeated tags become lists.
+
+    ValueError past MAX_XML_DEPTH levels: no answer nests that deep, and
+    recursing on would end in a RecursionError.
+    """
+    if depth > MAX_XML_DEPTH:
+        raise ValueError("the XML is nested too deeply")
     result: dict[str, Any] = {}
     for child in element:
         name = _json_name(child.tag)
-        value: Any = xml_to_dict(child) if len(child) else (child.text or "").strip() or None
+        value: Any = (
+            xml_to_dict(child, depth + 1) if len(child) else (child.text or "").strip() or None
+        )
         if name in result:
             existing = result[name]
             result[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
