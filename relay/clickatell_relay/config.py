@@ -33,6 +33,14 @@ from aioclickatell.const import (
     REST_BATCH_CEILING,
 )
 
+from .payload import (
+    PAYLOAD_OPTIONS,  # noqa: F401 - re-exported: tests import it here
+    PRIORITY_HINT,
+    PRIORITY_NAMES,
+    parse_priority,
+    template_problem,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
@@ -55,12 +63,6 @@ BATCH_CEILINGS: Final = {
     ApiFlavour.PLATFORM: PLATFORM_BATCH_CEILING,
     ApiFlavour.HTTP: HTTP_POST_BATCH_CEILING,
 }
-PRIORITY_NAMES: Final = {"low": 1, "normal": 5, "high": 8, "critical": 9}
-MAX_PRIORITY: Final = 9
-# Options an alert may carry in its JSON payload (the rest are the route's business).
-PAYLOAD_OPTIONS: Final = frozenset(
-    {"validity_period", "user_priority_queue", "scheduled_delivery_time"}
-)
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
@@ -373,12 +375,9 @@ def duration(value: object) -> float:
 
 
 def _priority(value: object) -> int:
-    if isinstance(value, str) and value.lower() in PRIORITY_NAMES:
-        return PRIORITY_NAMES[value.lower()]
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PRIORITY:
-        return value
-    names = ", ".join(PRIORITY_NAMES)
-    raise vol.Invalid(f"expected a priority 0-{MAX_PRIORITY} or one of {names}")
+    if (priority := parse_priority(value)) is None:
+        raise vol.Invalid(f"expected a priority {PRIORITY_HINT}")
+    return priority
 
 
 def _name(value: object) -> str:
@@ -876,11 +875,9 @@ def _routes(
                 f"route {name}: no recipients, and payloads may not name any",
             )
         options = _route_options(route["options"], (*path, "options"), checker, sender)
-        if route.get("template") is not None:
-            from .payload import template_problem  # noqa: PLC0415 - avoids an import cycle
-
-            if (problem := template_problem(route["template"])) is not None:
-                checker.add((*path, "template"), f"route {name}: template: {problem}")
+        template = route.get("template")
+        if template is not None and (problem := template_problem(template)) is not None:
+            checker.add((*path, "template"), f"route {name}: template: {problem}")
         digest_data = route.get("digest")
         built.append(
             RouteConfig(
