@@ -22,9 +22,7 @@ import yaml
 from aioclickatell import (
     ApiFlavour,
     ClickatellError,
-    ClickatellInvalidRecipientError,
     SendOptions,
-    normalize_number,
 )
 from aioclickatell.const import (
     HTTP_POST_BATCH_CEILING,
@@ -40,6 +38,7 @@ from .payload import (
     parse_priority,
     template_problem,
 )
+from .routing import resolve_name, valid_number
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -662,13 +661,6 @@ def _read_secret_file(
         checker.add((*path, file_key), f"{file_key} is empty")
 
 
-def _normalize(number: str, region: str | None) -> str | None:
-    try:
-        return normalize_number(number, region)
-    except ClickatellInvalidRecipientError:
-        return None
-
-
 def _start(source: str) -> Position:
     return Position(source, 1, 1)
 
@@ -811,7 +803,7 @@ def _directory(
     """Contacts, groups and the allowlist, every number normalized."""
     contacts: dict[str, str] = {}
     for name, number in (data["contacts"] or {}).items():
-        normalized = _normalize(number, region)
+        normalized = valid_number(number, region)
         if normalized is None:
             checker.add(("contacts", name), f"contact {name}: {number!r} is not a valid number")
         else:
@@ -822,7 +814,7 @@ def _directory(
             checker.add(("groups", name), f"group {name}: a contact has the same name")
         numbers: dict[str, None] = {}
         for index, member in enumerate(members):
-            found = contacts.get(member) or _normalize(member, region)
+            found = contacts.get(member) or valid_number(member, region)
             if found is None:
                 checker.add(
                     ("groups", name, index),
@@ -835,7 +827,7 @@ def _directory(
     for members_of_group in groups.values():
         allowlist.update(members_of_group)
     for index, entry in enumerate(data["allowlist"] or []):
-        if (normalized := _normalize(entry, region)) is None:
+        if (normalized := valid_number(entry, region)) is None:
             checker.add(("allowlist", index), f"allowlist: {entry!r} is not a valid number")
         else:
             allowlist.add(normalized)
@@ -908,21 +900,6 @@ def _route_options(
     if sender and options.sender is None:
         return SendOptions.from_dict({**options.set_options(), "sender": sender})
     return options
-
-
-def resolve_name(
-    entry: str,
-    contacts: Mapping[str, str],
-    groups: Mapping[str, tuple[str, ...]],
-    region: str | None,
-) -> tuple[str, ...] | None:
-    """The numbers a contact, a group or a number stands for; None if it is none of these."""
-    if entry in contacts:
-        return (contacts[entry],)
-    if entry in groups:
-        return groups[entry]
-    normalized = _normalize(entry, region)
-    return None if normalized is None else (normalized,)
 
 
 def load_config(
