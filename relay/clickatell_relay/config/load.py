@@ -37,7 +37,7 @@ from .model import (
 from .problems import Checker, ConfigError, Problem
 from .schema import RELAY_SCHEMA
 from .secret_sources import expand_env, read_secrets, require_credentials
-from .yaml_positions import MarkedDict, Position, load_marked_yaml
+from .yaml_positions import HomeAssistantTagError, MarkedDict, Position, load_marked_yaml
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -100,7 +100,9 @@ def _read_document(text: str, source: str) -> MarkedDict:
             else Position(source, mark.line + 1, mark.column + 1)
         )
         problem = error.problem or error.context or "invalid YAML"
-        raise ConfigError([Problem(f"invalid YAML: {problem}", position, source)]) from None
+        if not isinstance(error, HomeAssistantTagError):  # valid YAML, but not ours
+            problem = f"invalid YAML: {problem}"
+        raise ConfigError([Problem(problem, position, source)]) from None
     except yaml.reader.ReaderError as error:  # a character YAML refuses: it knows where
         line = text.count("\n", 0, error.position) + 1
         position = Position(source, line, error.position - text.rfind("\n", 0, error.position))

@@ -3,10 +3,13 @@
 PyYAML's safe loader, with two constructors replaced: mappings and sequences
 become `MarkedDict` and `MarkedList`, which keep the position of each value.
 Scalars stay plain values: the mapping or list that holds one knows where it is.
+Home Assistant's `!secret`, `!env_var` and `!include` are refused, at their
+line, with what to write instead (relay.yaml has `${VAR}` and `*_file:`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +45,28 @@ class MarkedList(list[Any]):
 
     position: Position | None = None
     item_positions: list[Position]
+
+
+class HomeAssistantTagError(yaml.constructor.ConstructorError):
+    """A tag of Home Assistant's YAML (`!secret`, `!env_var`, `!include`); says what to write."""
+
+
+def _home_assistant_tag(loader: yaml.SafeLoader, node: yaml.Node) -> object:  # noqa: ARG001
+    """Refuse a Home Assistant tag with the relay's way of saying the same."""
+    words = node.value.split() if isinstance(node, yaml.ScalarNode) else []
+    name = words[0] if words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", words[0]) else "VAR"
+    if node.tag == "!secret":
+        variable = name.upper()
+        advice = (
+            f"write ${{{variable}}} and set {variable} in the environment (the unit's "
+            "secrets.env), or read a secret from a file with api_key_file: or password_file:"
+        )
+    elif node.tag == "!env_var":
+        advice = f"write ${{{name}}}" + (" (no default: unset is an error)" if words[1:] else "")
+    else:
+        advice = "keep the configuration in one file (secrets may come from ${VAR} or *_file:)"
+    problem = f"Home Assistant's {node.tag} is not read here: {advice}"
+    raise HomeAssistantTagError(None, None, problem, node.start_mark)
 
 
 class _MarkingLoader(yaml.SafeLoader):
@@ -91,6 +116,9 @@ _MarkingLoader.add_constructor(
 _MarkingLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _MarkingLoader.construct_marked_sequence
 )
+# Home Assistant users write these by habit; relay.yaml has ${VAR} and *_file: instead.
+for _tag in ("!secret", "!env_var", "!include"):
+    _MarkingLoader.add_constructor(_tag, _home_assistant_tag)
 
 
 def load_marked_yaml(text: str, source: str) -> object:
