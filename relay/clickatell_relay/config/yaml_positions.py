@@ -105,13 +105,9 @@ class _MarkingLoader(yaml.SafeLoader):
         result.item_positions = [self._position(child) for child in node.value]
         return result
 
-    def construct_marked_mapping(self, node: yaml.MappingNode) -> MarkedDict:
-        """Entry point registered for every mapping."""
-        return self.construct_mapping(node, deep=True)
-
 
 _MarkingLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _MarkingLoader.construct_marked_mapping
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _MarkingLoader.construct_mapping
 )
 _MarkingLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _MarkingLoader.construct_marked_sequence
