@@ -14,6 +14,7 @@ from aioclickatell import (
     DeliveryStatus,
     InboundMessage,
     MessageStatus,
+    RetryPolicy,
     SendOptions,
     parse_callback,
 )
@@ -23,6 +24,7 @@ from .conftest import SETUPS, ClientFactory, Setup
 
 FAST: Final = Timings(callback_retry_delays=(0.01,), mo_retry_delays=(0.01,))
 LEGACY_METHODS: Final = ["get", "post", "xml", "json"]
+QUICK: Final = RetryPolicy(attempts=2, initial_delay=0.05, max_delay=0.1, deadline=5)
 
 
 def parsed(api: ApiFlavour, request: Received) -> list[DeliveryStatus | InboundMessage]:
@@ -186,3 +188,14 @@ async def test_message_status_refuses_a_malformed_id(
     with pytest.raises(ClickatellInvalidRequestError):
         await make_client(SETUPS[0]).message_status(message_id)
     assert simulator.requests == []
+
+
+async def test_message_status_is_a_read_a_timeout_is_retried(
+    simulator: Simulator, make_client: ClientFactory
+) -> None:
+    client = make_client(SETUPS[0], retry=QUICK, request_timeout=0.2)
+    message_id = (await client.send(["2799900001"], "Hi")).accepted[0].api_message_id
+    assert message_id is not None
+    simulator.inject("slow", count=1, delay=0.5)
+    status = await client.message_status(message_id)
+    assert status.status is MessageStatus.DELIVERED

@@ -293,13 +293,13 @@ DEEP_XML: Final = "<a>" * 20_000 + "</a>" * 20_000
 def test_every_answer_is_a_well_formed_result_or_an_error_with_its_reason(
     flavour: str, parser: str, status: int, content_type: str, body: str, retry_after: float | None
 ) -> None:
-    """A bug this fuzzing found (fixed): aioclickatell/flavours/base.py, reading JSON and XML.
+    """A bug the callback fuzzing below found (fixed): reading JSON and XML answers.
 
-    JSON or XML nested deeper than Python's recursion limit (a few hundred
-    kilobytes, under MAX_RESPONSE_BYTES) raised RecursionError, not a
-    ClickatellError: json.loads recursed, and so did xml_to_dict after the
-    (flat) XML parser. Found by the callback fuzzing below, which reads
-    bodies the same way.
+    JSON or XML nested deeper than Python's recursion limit (under
+    MAX_RESPONSE_BYTES) raised RecursionError, not a ClickatellError:
+    json.loads recursed, and so did xml_to_dict after the (flat) XML parser.
+    Found at the same time on main (tests/client/test_errors.py,
+    test_deeply_nested_*); the two fixes are one in flavours/base.py.
     """
     response = ApiResponse(
         status=status, content_type=content_type, text=body, retry_after=retry_after

@@ -19,6 +19,7 @@ from .const import (
 )
 from .exceptions import (
     ClickatellAuthenticationError,
+    ClickatellCannotConnectError,
     ClickatellConnectionError,
     ClickatellDestinationError,
     ClickatellError,
@@ -48,6 +49,7 @@ from .models import (
     StopResult,
 )
 from .numbers import normalize_number, normalize_numbers
+from .retry import RetryPolicy
 from .segments import is_gsm7, plan_message
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "Balance",
     "CallbackEvent",
     "ClickatellAuthenticationError",
+    "ClickatellCannotConnectError",
     "ClickatellClient",
     "ClickatellConnectionError",
     "ClickatellDestinationError",
@@ -83,6 +86,7 @@ __all__ = [
     "Operation",
     "Overflow",
     "PlatformEndpoint",
+    "RetryPolicy",
     "SendOptions",
     "SendResult",
     "StopResult",

@@ -37,6 +37,10 @@ class ClickatellConnectionError(ClickatellError):
     """The API could not be reached, or the connection broke."""
 
 
+class ClickatellCannotConnectError(ClickatellConnectionError):
+    """The connection was never made (refused, unreachable, no such host): nothing was sent."""
+
+
 class ClickatellTimeoutError(ClickatellConnectionError):
     """The API did not answer within the request timeout."""
 
@@ -107,6 +111,7 @@ class ClickatellInvalidCallbackError(ClickatellError):
 
 __all__ = [
     "ClickatellAuthenticationError",
+    "ClickatellCannotConnectError",
     "ClickatellConnectionError",
     "ClickatellDestinationError",
     "ClickatellError",

@@ -37,7 +37,8 @@ from ..models import (
     StopResult,
 )
 
-MAX_XML_DEPTH: Final = 32  # Clickatell's documents nest four levels
+# API answers are a few levels deep; a deeper one is hostile or broken.
+MAX_NESTING: Final = 32
 
 MEDIA_TYPES: Final = {
     ContentFormat.JSON: "application/json",
@@ -408,10 +409,9 @@ def _json_name(tag: str) -> str:
 def xml_to_dict(element: Element, depth: int = 0) -> dict[str, Any]:
     """The children of an element as JSON would give them; repeated tags become lists.
 
-    ValueError past MAX_XML_DEPTH levels: no answer nests that deep, and
-    recursing on would end in a RecursionError.
+    ValueError past MAX_NESTING levels: recursing on would end in a RecursionError.
     """
-    if depth > MAX_XML_DEPTH:
+    if depth > MAX_NESTING:
         raise ValueError("the XML is nested too deeply")
     result: dict[str, Any] = {}
     for child in element:
