@@ -261,21 +261,31 @@ def _unwrapped(api: ApiFlavour, fields: Fields) -> Fields:
     return fields
 
 
+def _delivery(
+    api: ApiFlavour,
+    fields: Fields,
+    resolved: Resolved,
+    ids: tuple[str, str] = ("messageId", "clientMessageId"),
+) -> DeliveryStatus:
+    """A status callback's fields around its status; `ids` name its message IDs."""
+    return DeliveryStatus(
+        api_message_id=_required(api, fields, ids[0]),
+        client_message_id=_str(api, fields, ids[1]),
+        to=_str(api, fields, "to"),
+        sender=_str(api, fields, "from"),
+        status=resolved.status,
+        status_code=resolved.code,
+        status_text=resolved.text,
+        charge=_charge(api, fields, "charge"),
+        timestamp=_time(api, fields, "timestamp"),
+    )
+
+
 def _legacy(api: ApiFlavour, fields: Fields) -> CallbackEvent:
     if "apiMsgId" in fields:
         given = _as_text(api, "status", fields.get("status"))
         resolved = _status(api, statuses.legacy(given), given)
-        return DeliveryStatus(
-            api_message_id=_required(api, fields, "apiMsgId"),
-            client_message_id=_str(api, fields, "cliMsgId"),
-            to=_str(api, fields, "to"),
-            sender=_str(api, fields, "from"),
-            status=resolved.status,
-            status_code=resolved.code,
-            status_text=resolved.text,
-            charge=_charge(api, fields, "charge"),
-            timestamp=_time(api, fields, "timestamp"),
-        )
+        return _delivery(api, fields, resolved, ("apiMsgId", "cliMsgId"))
     if "moMsgId" in fields:
         charset = _str(api, fields, "charset")
         return InboundMessage(
@@ -318,18 +328,7 @@ def _one_api(api: ApiFlavour, event: object) -> list[CallbackEvent]:
     for entry in _entries(api, event, "messageStatusUpdate"):
         resolved = statuses.one_api(entry.get("statusCode"), entry.get("status"))
         resolved = _status(api, resolved, entry.get("status", entry.get("statusCode")))
-        found.append(
-            DeliveryStatus(
-                api_message_id=_required(api, entry, "messageId"),
-                client_message_id=_str(api, entry, "clientMessageId"),
-                to=_str(api, entry, "to"),
-                sender=_str(api, entry, "from"),
-                status=resolved.status,
-                status_code=resolved.code,
-                status_text=resolved.text,
-                timestamp=_time(api, entry, "timestamp"),
-            )
-        )
+        found.append(_delivery(api, entry, resolved))
     for entry in _entries(api, event, "moText"):
         charset = _str(api, entry, "charset")
         sms = entry.get("sms")
@@ -351,16 +350,8 @@ def _one_api(api: ApiFlavour, event: object) -> list[CallbackEvent]:
 def _platform_status(api: ApiFlavour, fields: Fields) -> DeliveryStatus:
     description = _str(api, fields, "statusDescription", limit=MAX_CALLBACK_BYTES)
     resolved = statuses.platform(fields.get("statusCode"), fields.get("status"), description)
-    resolved = _status(api, resolved, fields.get("status", fields.get("statusCode")))
-    return DeliveryStatus(
-        api_message_id=_required(api, fields, "messageId"),
-        client_message_id=_str(api, fields, "clientMessageId"),
-        to=_str(api, fields, "to"),
-        sender=_str(api, fields, "from"),
-        status=resolved.status,
-        status_code=resolved.code,
-        status_text=resolved.text,
-        timestamp=_time(api, fields, "timestamp"),
+    return _delivery(
+        api, fields, _status(api, resolved, fields.get("status", fields.get("statusCode")))
     )
 
 

@@ -166,16 +166,21 @@ class HttpFlavour(Flavour):
         """Querymsg by API message ID."""
         return self._request("/http/querymsg", {"apimsgid": api_message_id})
 
-    def parse_status(self, response: ApiResponse, api_message_id: str) -> DeliveryStatus:
-        """`ID: x Status: 004`."""
+    def _id_and_status(self, response: ApiResponse) -> tuple[str, str]:
+        """`ID: x Status: 004`, the answer to querymsg and delmsg."""
         line = self._lines(response)[0]
         self._raise_for(response, line)
         if not (match := _ID.fullmatch(line)) or match["status"] is None:
             raise invalid_response(self.api, "no ID and Status")
-        if (resolved := statuses.legacy(match["status"])) is None:
+        return match["id"], match["status"]
+
+    def parse_status(self, response: ApiResponse, api_message_id: str) -> DeliveryStatus:
+        """`ID: x Status: 004`."""
+        message_id, code = self._id_and_status(response)
+        if (resolved := statuses.legacy(code)) is None:
             raise invalid_response(self.api, "an unknown message status")
         return DeliveryStatus(
-            api_message_id=match["id"],
+            api_message_id=message_id,
             status=resolved.status,
             status_code=resolved.code,
             status_text=resolved.text,
@@ -187,8 +192,5 @@ class HttpFlavour(Flavour):
 
     def parse_stop(self, response: ApiResponse, api_message_id: str) -> StopResult:
         """`ID: x Status: 006`."""
-        line = self._lines(response)[0]
-        self._raise_for(response, line)
-        if not (match := _ID.fullmatch(line)) or match["status"] is None:
-            raise invalid_response(self.api, "no ID and Status")
-        return StopResult(api_message_id=match["id"], status=match["status"])
+        message_id, code = self._id_and_status(response)
+        return StopResult(api_message_id=message_id, status=code)
