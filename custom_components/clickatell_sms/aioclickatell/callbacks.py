@@ -88,6 +88,9 @@ def parse_callback(
 ) -> list[CallbackEvent]:
     """The statuses and replies in one callback request, in the order given.
 
+    A One API event lists its statuses first, then its replies; an event type
+    the client does not read is skipped, so the list may be empty (answer 2xx).
+
     `query` is the raw (percent-encoded) query string: legacy callbacks may
     arrive by GET, and a reply's text is in its own charset, not UTF-8.
     """
