@@ -28,7 +28,7 @@ from typing import Any
 from bench.common import REPO, Pinning, Report, pin
 from bench.contenders import Mqttwarn
 
-BENCHMARKS = ("ingest", "delivery", "fanout", "drain", "integration")
+BENCHMARKS = ("ingest", "delivery", "fanout", "loss", "drain", "integration")
 DEFAULT_OUTPUT = REPO / "bench" / "results" / "latest.json"
 
 
