@@ -320,19 +320,17 @@ def running(daemon: Daemon) -> Iterator[Daemon]:
         daemon.stop()
 
 
-def relay_daemon(
-    config_path: Path, pinning: Pinning, *, strace_output: Path | None = None
-) -> Daemon:
-    """`python -m clickatell_relay run`, logging next to its configuration."""
-    command = [sys.executable, "-m", "clickatell_relay", "run", "--config", str(config_path)]
-    return Daemon(command, config_path.with_suffix(".log"), pinning, strace_output)
+def relay_command(config_path: Path) -> list[str]:
+    """`python -m clickatell_relay run` with this configuration."""
+    return [sys.executable, "-m", "clickatell_relay", "run", "--config", str(config_path)]
 
 
 def relay_process(
     config_path: Path, pinning: Pinning, *, strace_output: Path | None = None
 ) -> contextlib.AbstractContextManager[Daemon]:
-    """A started relay, stopped (gracefully) on exit."""
-    return running(relay_daemon(config_path, pinning, strace_output=strace_output))
+    """A started relay, logging next to its configuration; stopped (gracefully) on exit."""
+    log_path = config_path.with_suffix(".log")
+    return running(Daemon(relay_command(config_path), log_path, pinning, strace_output))
 
 
 # MQTT from the bench -------------------------------------------------------------------

@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from bench.common import API_KEY, REPO, STATUS_PREFIX, Daemon, relay_config, relay_daemon, running
+from bench.common import API_KEY, REPO, STATUS_PREFIX, Daemon, relay_command, relay_config, running
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -57,10 +57,9 @@ class Contender(ABC):
 
     @property
     def name(self) -> str:
-        """Its MQTT client id's tail and availability prefix: `<name>/availability`."""
+        """Where it says it is online: `<name>/availability`."""
         return self.key
 
-    @abstractmethod
     def daemon(
         self,
         directory: Path,
@@ -69,7 +68,13 @@ class Contender(ABC):
         *,
         strace_output: Path | None = None,
     ) -> Daemon:
-        """Write its configuration into `directory`; its process, not started."""
+        """Its process, not started, its configuration and its log in `directory`."""
+        command = self.command(directory, routing)
+        return Daemon(command, directory / f"{self.key}.log", pinning, strace_output)
+
+    @abstractmethod
+    def command(self, directory: Path, routing: Routing) -> list[str]:
+        """Write its configuration into `directory`; the command line that runs it."""
 
     def taken(self, directory: Path, local: LocalBroker) -> Callable[[], int]:
         """A counter of the alerts it has taken from the broker so far (for ingest)."""
@@ -83,11 +88,9 @@ async def started(
     routing: Routing,
     pinning: Pinning,
     client: Mqtt,
-    *,
-    strace_output: Path | None = None,
 ) -> AsyncIterator[Daemon]:
     """The contender, started and subscribed; stopped (gracefully) on exit."""
-    daemon = contender.daemon(directory, routing, pinning, strace_output=strace_output)
+    daemon = contender.daemon(directory, routing, pinning)
     with running(daemon):
         await client.until_online(contender.name)
         yield daemon
@@ -112,14 +115,7 @@ class Relay(Contender):
         """The relay's status prefix (bench.common.relay_config)."""
         return STATUS_PREFIX
 
-    def daemon(
-        self,
-        directory: Path,
-        routing: Routing,
-        pinning: Pinning,
-        *,
-        strace_output: Path | None = None,
-    ) -> Daemon:
+    def command(self, directory: Path, routing: Routing) -> list[str]:
         """relay.yaml: one group and one route per topic filter."""
         config = relay_config(
             directory,
@@ -141,7 +137,7 @@ class Relay(Contender):
             ],
             **{name: dict(values) for name, values in self.sections.items()},
         )
-        return relay_daemon(config, pinning, strace_output=strace_output)
+        return relay_command(config)
 
     def taken(self, directory: Path, local: LocalBroker) -> Callable[[], int]:  # noqa: ARG002
         """The queue's `received` counter, committed with the alerts it counts."""
@@ -195,14 +191,7 @@ class Mqttwarn(Contender):
         versions: dict[str, str] = json.loads(result.stdout)
         return versions
 
-    def daemon(
-        self,
-        directory: Path,
-        routing: Routing,
-        pinning: Pinning,
-        *,
-        strace_output: Path | None = None,
-    ) -> Daemon:
+    def command(self, directory: Path, routing: Routing) -> list[str]:
         """mqttwarn.ini: one Apprise target and one topic section per topic filter."""
         targets = {_slug(topic): list(numbers) for topic, numbers in routing.routes.items()}
         sections = "".join(
@@ -230,8 +219,7 @@ class Mqttwarn(Contender):
         )
         script = REPO / "bench" / "mqttwarn_daemon.py"
         notify_url = f"{routing.api_url}/messages/http/send"
-        command = [str(MQTTWARN_PYTHON), str(script), notify_url, str(config)]
-        return Daemon(command, directory / "mqttwarn.log", pinning, strace_output)
+        return [str(MQTTWARN_PYTHON), str(script), notify_url, str(config)]
 
     def taken(self, directory: Path, local: LocalBroker) -> Callable[[], int]:  # noqa: ARG002
         """PUBACKs from mqttwarn in the broker's debug log: it acknowledges on receipt."""
@@ -247,15 +235,8 @@ class Naive(Contender):
     mode: str
     throttle: float | None = None
 
-    def daemon(
-        self,
-        directory: Path,
-        routing: Routing,
-        pinning: Pinning,
-        *,
-        strace_output: Path | None = None,
-    ) -> Daemon:
-        """naive.json and the command line."""
+    def command(self, directory: Path, routing: Routing) -> list[str]:
+        """<key>.json and the command line."""
         config = directory / f"{self.key}.json"
         document = {
             "api_url": routing.api_url,
@@ -264,13 +245,12 @@ class Naive(Contender):
             "routes": {topic: list(numbers) for topic, numbers in routing.routes.items()},
         }
         config.write_text(json.dumps(document), encoding="utf-8")
-        command = [
+        return [
             sys.executable,
             str(REPO / "bench" / "naive.py"),
             *("--config", str(config), "--name", self.key, "--mode", self.mode),
             *(() if self.throttle is None else ("--throttle", str(self.throttle))),
         ]
-        return Daemon(command, directory / f"{self.key}.log", pinning, strace_output)
 
 
 @dataclass

@@ -5,12 +5,13 @@ The bench publishes a stream of alerts (QoS 1, distinct texts) to
 alert to a group of 5 numbers of its own, as in the delivery benchmark.
 Two scenarios:
 
-* kill: N alerts at 100 alerts/s (the delivery benchmark's top load); in
-  the middle of the stream the contender is killed with SIGKILL (no
-  clean-up of any kind, as a power cut or the OOM killer would) and started
-  again 1 s later, as a service manager would; the stream goes on
-  meanwhile. Each contender alone on its core: at this load mqttwarn needs
-  most of the core, and the relay beside it would slow it down.
+* kill: N alerts at 100 alerts/s (the delivery benchmark's top load);
+  after 5, 10 and 15 s (quick mode: once, after 3 s) the contender is
+  killed with SIGKILL (no clean-up of any kind, as a power cut or the OOM
+  killer would) and started again 1 s later, as a service manager would;
+  the stream goes on meanwhile. What a kill loses depends on the moment,
+  hence several. Each contender alone on its core: at this load mqttwarn
+  needs most of the core, and the relay beside it would slow it down.
 * outage: alerts at 10/s, and in the middle the simulator answers every
   request with 503 (its `unavailable` fault) for 30 s (5 s in quick mode).
   The relay and mqttwarn side by side, subscribed to the same stream, so
@@ -25,17 +26,19 @@ backlog would take longer to send, not be lost.
 
 Lost: alerts of the stream that did not reach all of that contender's 5
 numbers (and how many SMS are missing). Duplicated: SMS accepted beyond the
-first for an alert and a number. The JSON also keeps, per contender, how
-many alerts it had acknowledged to the broker (the relay: committed to its
-queue; mqttwarn: PUBACKs in the broker's debug log) without any SMS of
-theirs accepted yet when the fault began: what a kill can lose. The two
-counters are read a moment apart, so it can be off by one or two.
+first for an alert and a number. Also counted: the alerts published while
+the contender (or the API) was down, and how many alerts it had
+acknowledged to the broker (the relay: committed to its queue; mqttwarn:
+PUBACKs in the broker's debug log) without any SMS of theirs accepted yet
+when each fault began, summed: what a kill can lose. The two counters are
+read a moment apart, so that sum can be off by one or two per fault.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import tempfile
 import time
 from dataclasses import dataclass
@@ -66,7 +69,7 @@ class Scenario:
     key: str
     alerts: int
     rate: float  # alerts per second
-    fault_at: float  # seconds into the stream
+    faults_at: tuple[float, ...]  # seconds into the stream
     outage: float = 0.0  # seconds; 0: the fault is a kill
     together: bool = False  # every contender on the same stream at once
 
@@ -76,26 +79,30 @@ class Scenario:
 
     def when_it_began(self) -> str:
         """When the fault began."""
-        return "when the API went down" if self.outage else "at the kill"
+        return "when the API went down" if self.outage else "at the kills"
 
     def describe(self) -> str:
         """The table's words for it."""
         stream = f"{self.alerts:,} alerts at {self.rate:g}/s"
         if self.outage:
             return f"API down {self.outage:g} s (503) mid-stream ({stream})"
-        return f"SIGKILL mid-stream ({stream}; restarted after {RESTART_AFTER:g} s)"
+        after = ", ".join(f"{seconds:g}" for seconds in self.faults_at)
+        return (
+            f"SIGKILL mid-stream, after {after} s ({stream};"
+            f" restarted {RESTART_AFTER:g} s after each kill)"
+        )
 
 
 def scenarios(*, quick: bool) -> list[Scenario]:
     """The kill and the outage; quick mode shortens both."""
     if quick:
         return [
-            Scenario("kill", alerts=600, rate=100, fault_at=3),
-            Scenario("outage", alerts=110, rate=10, fault_at=3, outage=5, together=True),
+            Scenario("kill", alerts=600, rate=100, faults_at=(3,)),
+            Scenario("outage", alerts=110, rate=10, faults_at=(3,), outage=5, together=True),
         ]
     return [
-        Scenario("kill", alerts=2000, rate=100, fault_at=10),
-        Scenario("outage", alerts=500, rate=10, fault_at=10, outage=30, together=True),
+        Scenario("kill", alerts=2000, rate=100, faults_at=(5, 10, 15)),
+        Scenario("outage", alerts=500, rate=10, faults_at=(10,), outage=30, together=True),
     ]
 
 
@@ -205,31 +212,44 @@ async def _scenario(
             await asyncio.sleep(1.0)  # past start-up (the relay's balance check)
             sim.reset()
 
-            fault: Awaitable[dict[str, Any]]
+            fault: Callable[[], Awaitable[dict[str, Any]]]
             if scenario.outage:
-                fault = _outage(sim, scenario.outage, entrants)
+                fault = functools.partial(_outage, sim, scenario.outage, entrants)
             else:
-                fault = _kill(sim, client, entrants)
-            published, fault_data = await asyncio.gather(
-                _stream(client, scenario), _after(scenario.fault_at, fault)
+                fault = functools.partial(_kill, sim, client, entrants)
+            published, faults = await asyncio.gather(
+                _stream(client, scenario), _faults(scenario.faults_at, fault)
             )
             texts = list(published)
             settle_seconds = await _settle(sim, entrants, texts)
             results = {
                 entrant.contender.key: _count(entrant.delivered(sim), texts) for entrant in entrants
             }
-    begin, end = fault_data["window"]
+    windows = [fault["window"] for fault in faults]
     return {
-        "fault": fault_data,
-        "published_during_fault": sum(1 for at in published.values() if begin <= at < end),
+        "faults": faults,
+        "taken_not_sent": {
+            entrant.contender.key: sum(f["taken_not_sent"][entrant.contender.key] for f in faults)
+            for entrant in entrants
+        },
+        "published_during_faults": sum(
+            1 for at in published.values() if any(begin <= at < end for begin, end in windows)
+        ),
         "settle_seconds": settle_seconds,
         "contenders": results,
     }
 
 
-async def _after(seconds: float, action: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-    await asyncio.sleep(seconds)
-    return await action
+async def _faults(
+    at: tuple[float, ...], fault: Callable[[], Awaitable[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The fault at each of these times into the stream (it starts now)."""
+    start = time.monotonic()
+    outcomes = []
+    for seconds in at:
+        await asyncio.sleep(max(0.0, start + seconds - time.monotonic()))
+        outcomes.append(await fault())
+    return outcomes
 
 
 def _count(delivered: dict[str, dict[str, int]], texts: list[str]) -> dict[str, Any]:
@@ -271,12 +291,10 @@ async def run(pinning: Pinning, *, quick: bool) -> Report:
                 for contender in group:
                     results[scenario.key][contender.key] = {
                         **outcome["contenders"][contender.key],
-                        "taken_not_sent_at_fault": outcome["fault"]["taken_not_sent"][
-                            contender.key
-                        ],
-                        "published_during_fault": outcome["published_during_fault"],
+                        "taken_not_sent": outcome["taken_not_sent"][contender.key],
+                        "published_during_faults": outcome["published_during_faults"],
                         "settle_seconds": outcome["settle_seconds"],
-                        "fault": outcome["fault"],
+                        "faults": outcome["faults"],
                     }
             for contender in contenders:
                 counted = results[scenario.key][contender.key]
@@ -284,8 +302,8 @@ async def run(pinning: Pinning, *, quick: bool) -> Report:
                     f"{scenario.describe()}: {contender.label}",
                     f"{counted['lost']} of {counted['alerts']:,} alerts lost"
                     f" ({counted['sms_lost']} SMS), {counted['duplicated']} SMS duplicated;"
-                    f" {counted['published_during_fault']} published {scenario.while_down()},"
-                    f" {counted['taken_not_sent_at_fault']} acknowledged but unsent"
+                    f" {counted['published_during_faults']} published {scenario.while_down()},"
+                    f" {counted['taken_not_sent']} acknowledged but unsent"
                     f" {scenario.when_it_began()}",
                 )
     report.data = {

@@ -3,9 +3,12 @@
     python bench/naive.py --config routes.json --name naive_post --mode post
     python bench/naive.py --config routes.json --name apprise --mode apprise [--throttle 5.5]
 
-It subscribes to every topic filter of the routes (QoS 1, paho's automatic
-ack on receipt: before anything is sent) and, in the paho callback, sends
-the alert to every number of each route it matches:
+It subscribes to every topic filter of the routes (QoS 1, a clean session:
+the broker keeps nothing for it while it is down) and, in the paho callback,
+sends the alert to every number of each route it matches. paho acknowledges
+the alert (PUBACK) when the callback returns: after the send attempt,
+whatever its outcome, so an alert whose requests failed is acknowledged and
+gone.
 
 * `post`: one `POST /v1/message` per recipient with `requests`, one after the
   other, no retry: the loop most scripts grow into.
