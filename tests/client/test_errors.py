@@ -24,6 +24,7 @@ from aioclickatell import (
     ClickatellServiceUnavailableError,
     ClickatellTimeoutError,
     ClickatellUnsupportedError,
+    ContentFormat,
     HttpMethod,
     Operation,
 )
@@ -345,3 +346,40 @@ async def test_debug_logs_hold_no_secret(
     for record in caplog.records:
         for secret in SECRETS:
             assert secret not in record.getMessage()
+
+
+DEEP = 20_000
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", "[" * DEEP + "]" * DEEP),
+        ("application/json", '{"data": ' * DEEP + "1" + "}" * DEEP),
+        ("application/json", '{"data": {"balance": ' + "[" * DEEP + "]" * DEEP + "}}"),
+    ],
+    ids=["array", "object", "inside"],
+)
+async def test_deeply_nested_answers_are_invalid_responses(
+    content_type: str, body: str, scripted: Callable[[Reply], ClickatellClient]
+) -> None:
+    with pytest.raises(ClickatellInvalidResponseError):
+        await scripted((200, content_type, body)).balance()
+
+
+async def test_deeply_nested_xml_is_an_invalid_response(
+    scripted: Callable[[Reply], ClickatellClient],
+) -> None:
+    body = "<response>" + "<data>" * DEEP + "1" + "</data>" * DEEP + "</response>"
+    client = scripted((200, "application/xml", body))
+    xml = ClickatellClient(
+        api=ApiFlavour.REST,
+        api_key=API_KEY,
+        base_url=str(client._base_url),
+        content_format=ContentFormat.XML,
+    )
+    async with xml:
+        with pytest.raises(ClickatellInvalidResponseError):
+            await xml.balance()
+        with pytest.raises(ClickatellInvalidResponseError):
+            await xml.send(GOOD, "Hi")

@@ -17,6 +17,7 @@ from .const import (
 )
 from .exceptions import (
     ClickatellAuthenticationError,
+    ClickatellCannotConnectError,
     ClickatellConnectionError,
     ClickatellDestinationError,
     ClickatellError,
@@ -41,6 +42,7 @@ from .models import (
     StopResult,
 )
 from .numbers import normalize_number, normalize_numbers
+from .retry import RetryPolicy
 from .segments import is_gsm7, plan_message
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "ApiFlavour",
     "Balance",
     "ClickatellAuthenticationError",
+    "ClickatellCannotConnectError",
     "ClickatellClient",
     "ClickatellConnectionError",
     "ClickatellDestinationError",
@@ -70,6 +73,7 @@ __all__ = [
     "Operation",
     "Overflow",
     "PlatformEndpoint",
+    "RetryPolicy",
     "SendOptions",
     "SendResult",
     "StopResult",

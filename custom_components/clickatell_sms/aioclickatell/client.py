@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from ipaddress import ip_address
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Self, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -24,6 +24,7 @@ from .const import (
     PlatformEndpoint,
 )
 from .exceptions import (
+    ClickatellCannotConnectError,
     ClickatellConnectionError,
     ClickatellError,
     ClickatellInvalidRequestError,
@@ -41,13 +42,15 @@ from .models import (
     StopResult,
 )
 from .numbers import normalize_number, normalize_numbers
+from .retry import RetryPolicy
 from .segments import plan_message
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
 _LOGGER = logging.getLogger(__name__)
 _REDACTED = "**REDACTED**"
+_T = TypeVar("_T")
 
 
 class ClickatellClient:
@@ -55,6 +58,8 @@ class ClickatellClient:
 
     Give it an aiohttp session to share (Home Assistant does); without one it
     creates its own and closes it in `close()` or on leaving `async with`.
+    With a `retry` policy, a call tries again what Clickatell says to retry
+    (see `RetryPolicy`); without one, every failure is raised at once.
     """
 
     def __init__(
@@ -75,6 +80,7 @@ class ClickatellClient:
         overflow: Overflow = Overflow.REFUSE,
         default_options: SendOptions | None = None,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy.NONE,
     ) -> None:
         """Check the configuration now, so a mistake shows before the first send."""
         self.api = ApiFlavour(api)
@@ -113,6 +119,7 @@ class ClickatellClient:
                 "Credentials will travel unencrypted to %s; use https", self._base_url.host
             )
         self._request_timeout = request_timeout
+        self.retry = retry
         self._session = session
         self._close_session = False
 
@@ -165,13 +172,20 @@ class ClickatellClient:
     # Operations
 
     async def send(
-        self, recipients: Iterable[str], text: str, options: SendOptions | None = None
+        self,
+        recipients: Iterable[str],
+        text: str,
+        options: SendOptions | None = None,
+        *,
+        retry: RetryPolicy | None = None,
     ) -> SendResult:
         """Send `text` to every recipient, in as few requests as the batch size allows.
 
         Numbers are normalized first and every invalid one is refused before
         anything is sent. If a later request fails after earlier ones were
-        accepted, the error's `partial_result` holds what went out.
+        accepted, the error's `partial_result` holds what went out. `retry`
+        replaces the client's policy for this call (each request is retried
+        on its own).
         """
         numbers = normalize_numbers(list(recipients), self.default_region)
         if not numbers:
@@ -183,7 +197,7 @@ class ClickatellClient:
         for start in range(0, len(numbers), self.max_batch_size):
             batch = numbers[start : start + self.max_batch_size]
             try:
-                results.extend(await self._send_batch(batch, plan, merged))
+                results.extend(await self._send_batch(batch, plan, merged, retry))
             except ClickatellError as error:
                 if results:
                     error.partial_result = SendResult(
@@ -202,7 +216,12 @@ class ClickatellClient:
         )
 
     async def send_batch(
-        self, recipients: Sequence[str], text: str, options: SendOptions | None = None
+        self,
+        recipients: Sequence[str],
+        text: str,
+        options: SendOptions | None = None,
+        *,
+        retry: RetryPolicy | None = None,
     ) -> SendResult:
         """Send one request to normalized numbers; for callers that batch themselves."""
         if not 1 <= len(recipients) <= self.max_batch_size:
@@ -211,7 +230,7 @@ class ClickatellClient:
             )
         merged = self.options_for(options)
         plan = self._plan(text, merged)
-        messages = await self._send_batch(list(recipients), plan, merged)
+        messages = await self._send_batch(list(recipients), plan, merged, retry)
         return SendResult(
             messages=tuple(messages),
             plan=plan,
@@ -220,15 +239,24 @@ class ClickatellClient:
         )
 
     async def _send_batch(
-        self, batch: list[str], plan: MessagePlan, options: SendOptions
+        self,
+        batch: list[str],
+        plan: MessagePlan,
+        options: SendOptions,
+        retry: RetryPolicy | None,
     ) -> list[MessageResult]:
-        response = await self._request(self._flavour.send_request(batch, plan, options))
-        return self._flavour.parse_send(response, batch)
+        return await self._call(
+            self._flavour.send_request(batch, plan, options),
+            lambda response: self._flavour.parse_send(response, batch),
+            read_only=False,
+            retry=retry,
+        )
 
     async def balance(self) -> Balance:
         """Credits left on the account."""
-        response = await self._request(self._flavour.balance_request())
-        return self._flavour.parse_balance(response)
+        return await self._call(
+            self._flavour.balance_request(), self._flavour.parse_balance, read_only=True
+        )
 
     async def coverage(self, number: str) -> Coverage:
         """Whether a number is routable, and the lowest charge of one part.
@@ -236,15 +264,21 @@ class ClickatellClient:
         Seed 001: not to be called before each message.
         """
         msisdn = self.normalize(number)
-        response = await self._request(self._flavour.coverage_request(msisdn))
-        return self._flavour.parse_coverage(response, msisdn)
+        return await self._call(
+            self._flavour.coverage_request(msisdn),
+            lambda response: self._flavour.parse_coverage(response, msisdn),
+            read_only=True,
+        )
 
     async def stop(self, api_message_id: str) -> StopResult:
         """Try to stop a scheduled or queued message."""
         if not api_message_id or not api_message_id.isalnum():
             raise ClickatellInvalidRequestError("A message ID is letters and digits (code 109)")
-        response = await self._request(self._flavour.stop_request(api_message_id))
-        return self._flavour.parse_stop(response, api_message_id)
+        return await self._call(
+            self._flavour.stop_request(api_message_id),
+            lambda response: self._flavour.parse_stop(response, api_message_id),
+            read_only=False,
+        )
 
     # Transport
 
@@ -252,6 +286,43 @@ class ClickatellClient:
         for secret in self._credentials.secrets():
             text = text.replace(secret, _REDACTED)
         return text
+
+    async def _call(
+        self,
+        request: ApiRequest,
+        parse: Callable[[ApiResponse], _T],
+        *,
+        read_only: bool,
+        retry: RetryPolicy | None = None,
+    ) -> _T:
+        """Send a request and read its answer, trying again as the retry policy allows."""
+        policy = self.retry if retry is None else retry
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.deadline
+        retries = 0
+        while True:
+            try:
+                return self._parse(parse, await self._request(request))
+            except ClickatellError as error:
+                delay = policy.delay(error, retries, read_only=read_only)
+                if delay is None or loop.time() + delay > deadline:
+                    raise
+                _LOGGER.debug("%s; retrying in %.2fs", type(error).__name__, delay)
+            await asyncio.sleep(delay)
+            retries += 1
+
+    def _parse(self, parse: Callable[[ApiResponse], _T], response: ApiResponse) -> _T:
+        """Whatever an answer does to a parser, the caller gets one of our errors."""
+        try:
+            return parse(response)
+        except ClickatellError:
+            raise
+        except Exception as error:  # noqa: BLE001 - hostile input must not escape the tree
+            raise ClickatellInvalidResponseError(
+                f"The Clickatell {self.api.value} API answered with something unreadable "
+                f"({type(error).__name__})",
+                status=response.status,
+            ) from None
 
     async def _request(self, request: ApiRequest) -> ApiResponse:
         """Send one request and read the whole answer; every failure becomes ours."""
@@ -284,6 +355,11 @@ class ClickatellClient:
             raise ClickatellTimeoutError(
                 f"Timeout after {self._request_timeout:g}s talking to the Clickatell "
                 f"{self.api.value} API"
+            ) from None
+        except aiohttp.ClientConnectorError as error:  # DNS, refused, unreachable, TLS set-up
+            raise ClickatellCannotConnectError(
+                f"Cannot connect to the Clickatell {self.api.value} API: "
+                f"{type(error).__name__}: {self._redact(str(error))}"
             ) from None
         except (aiohttp.ClientError, OSError) as error:  # OSError covers socket.gaierror
             # `from None`: aiohttp's own messages may hold the URL, and the HTTP

@@ -37,6 +37,10 @@ class ClickatellConnectionError(ClickatellError):
     """The API could not be reached, or the connection broke."""
 
 
+class ClickatellCannotConnectError(ClickatellConnectionError):
+    """The connection was never made (refused, unreachable, no such host): nothing was sent."""
+
+
 class ClickatellTimeoutError(ClickatellConnectionError):
     """The API did not answer within the request timeout."""
 
@@ -103,6 +107,7 @@ class ClickatellInvalidResponseError(ClickatellError):
 
 __all__ = [
     "ClickatellAuthenticationError",
+    "ClickatellCannotConnectError",
     "ClickatellConnectionError",
     "ClickatellDestinationError",
     "ClickatellError",

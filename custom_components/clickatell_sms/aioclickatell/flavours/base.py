@@ -29,6 +29,9 @@ from ..exceptions import (
 )
 from ..models import Balance, Coverage, MessagePlan, MessageResult, SendOptions, StopResult
 
+# API answers are a few levels deep; a deeper one is hostile or broken.
+MAX_NESTING: Final = 32
+
 MEDIA_TYPES: Final = {
     ContentFormat.JSON: "application/json",
     ContentFormat.XML: "application/xml",
@@ -252,7 +255,10 @@ class Flavour(ABC):
     ) -> dict[str, Any]:
         """The body as a dict, whether it came as JSON or as XML."""
         if (content_format or self.content_format) is ContentFormat.XML:
-            return xml_to_dict(self._decode_xml(response))
+            try:
+                return xml_to_dict(self._decode_xml(response))
+            except RecursionError:
+                raise self.unreadable(response, "the XML is nested too deeply") from None
         if "json" not in response.content_type:
             raise self.unreadable(
                 response, f"expected JSON, got {response.content_type or 'no type'}"
@@ -261,6 +267,8 @@ class Flavour(ABC):
             payload = json.loads(response.text)
         except ValueError:
             raise self.unreadable(response, "the body is not valid JSON") from None
+        except RecursionError:
+            raise self.unreadable(response, "the JSON is nested too deeply") from None
         if not isinstance(payload, dict):
             raise self.unreadable(response, "expected a JSON object")
         return payload
@@ -332,12 +340,19 @@ def _json_name(tag: str) -> str:
     return tag[:1].lower() + tag[1:]
 
 
-def xml_to_dict(element: Element) -> dict[str, Any]:
-    """The children of an element as JSON would give them; repeated tags become lists."""
+def xml_to_dict(element: Element, depth: int = 0) -> dict[str, Any]:
+    """The children of an element as JSON would give them; repeated tags become lists.
+
+    Raises RecursionError past MAX_NESTING levels, as `json.loads` does past its own.
+    """
+    if depth > MAX_NESTING:
+        raise RecursionError
     result: dict[str, Any] = {}
     for child in element:
         name = _json_name(child.tag)
-        value: Any = xml_to_dict(child) if len(child) else (child.text or "").strip() or None
+        value: Any = (
+            xml_to_dict(child, depth + 1) if len(child) else (child.text or "").strip() or None
+        )
         if name in result:
             existing = result[name]
             result[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
