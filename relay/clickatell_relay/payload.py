@@ -22,7 +22,13 @@ from typing import Any, Final
 
 from aioclickatell import ClickatellError, Overflow, SendOptions, plan_message
 
-from .config import MAX_PRIORITY, PAYLOAD_OPTIONS, PRIORITY_NAMES
+PRIORITY_NAMES: Final = {"low": 1, "normal": 5, "high": 8, "critical": 9}
+MAX_PRIORITY: Final = 9
+PRIORITY_HINT: Final = f"0-{MAX_PRIORITY} or one of {', '.join(PRIORITY_NAMES)}"
+# Options an alert may carry in its JSON payload (the rest are the route's business).
+PAYLOAD_OPTIONS: Final = frozenset(
+    {"validity_period", "user_priority_queue", "scheduled_delivery_time"}
+)
 
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 MAX_RECIPIENTS_IN_PAYLOAD: Final = 1000
@@ -115,7 +121,8 @@ def render_template(template: str, fields: dict[str, Any]) -> str | Rejection:
     return "".join(out)
 
 
-def _priority(value: object) -> int | None:
+def parse_priority(value: object) -> int | None:
+    """A priority written as 0-9 or as one of `PRIORITY_NAMES`; None if it is neither."""
     if isinstance(value, str) and value.lower() in PRIORITY_NAMES:
         return PRIORITY_NAMES[value.lower()]
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PRIORITY:
@@ -263,13 +270,9 @@ def _extras(
         recipients = parsed
     priority: int | None = None
     if "priority" in document:
-        priority = _priority(document["priority"])
+        priority = parse_priority(document["priority"])
         if priority is None:
-            names = ", ".join(PRIORITY_NAMES)
-            return Rejection(
-                reason=Reason.BAD_JSON,
-                detail=f"priority must be 0-{MAX_PRIORITY} or one of {names}",
-            )
+            return Rejection(reason=Reason.BAD_JSON, detail=f"priority must be {PRIORITY_HINT}")
     options: dict[str, Any] = {}
     if "options" in document:
         parsed_options = _options(document["options"])

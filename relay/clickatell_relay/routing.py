@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .config import resolve_name
+from aioclickatell import ClickatellInvalidRecipientError, normalize_number
+
 from .payload import Alert, Reason, Rejection
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from .config import RelayConfig, RouteConfig
 
@@ -70,6 +71,29 @@ def minimal_filters(filters: Iterable[str]) -> list[str]:
         if not covered:
             kept.append(candidate)
     return kept
+
+
+def valid_number(entry: str, region: str | None) -> str | None:
+    """`entry` as a normalized number; None if it is not a valid number."""
+    try:
+        return normalize_number(entry, region)
+    except ClickatellInvalidRecipientError:
+        return None
+
+
+def resolve_name(
+    entry: str,
+    contacts: Mapping[str, str],
+    groups: Mapping[str, tuple[str, ...]],
+    region: str | None,
+) -> tuple[str, ...] | None:
+    """The numbers a contact, a group or a number stands for; None if it is none of these."""
+    if entry in contacts:
+        return (contacts[entry],)
+    if entry in groups:
+        return groups[entry]
+    normalized = valid_number(entry, region)
+    return None if normalized is None else (normalized,)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -80,6 +80,27 @@ def test_errors_name_the_file_and_line(text: str, line: int, fragment: str) -> N
     assert fragment in rendered
 
 
+@pytest.mark.parametrize(
+    ("value", "advice"),
+    [
+        ("!secret clickatell_key", "write ${CLICKATELL_KEY} and set CLICKATELL_KEY"),
+        ("!env_var CLICKATELL_API_KEY", "write ${CLICKATELL_API_KEY}"),
+        ("!env_var CLICKATELL_API_KEY fallback", "write ${CLICKATELL_API_KEY} (no default"),
+        ("!include clickatell.yaml", "keep the configuration in one file"),
+    ],
+)
+def test_home_assistant_tags_say_what_to_write_instead(value: str, advice: str) -> None:
+    # We keep ${VAR} (annotatedyaml, which reads these tags, needs Python 3.12+):
+    # a Home Assistant user's habit gets a pointer, not "could not determine a constructor".
+    text = MINIMAL.replace("api_key: k", f"api_key: {value}")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "relay.yaml", environ={})
+    rendered = str(caught.value)
+    assert rendered.startswith("relay.yaml:2: ")
+    assert advice in rendered
+    assert "constructor" not in rendered
+
+
 def test_batch_size_above_the_flavour_ceiling_is_an_error_at_its_line() -> None:
     text = (
         "clickatell:\n  api_key: k\n  max_batch_size: 300\n"

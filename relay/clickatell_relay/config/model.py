@@ -1,0 +1,178 @@
+"""The checked configuration: frozen dataclasses, and `redacted()`, the one view that is logged."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from aioclickatell import ApiFlavour, SendOptions
+from clickatell_relay.payload import PRIORITY_NAMES
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+REDACTED: Final = "**REDACTED**"
+SECRET_KEYS: Final = frozenset({"api_key", "password"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class TlsConfig:
+    """TLS to the broker."""
+
+    enabled: bool = False
+    ca_certs: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttConfig:
+    """The broker, the session and the relay's own topics."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = "clickatell-relay"
+    protocol: str = "5"  # "5" or "3.1.1"
+    session_expiry: int = 7 * 86400  # seconds the broker keeps our session offline
+    keepalive: int = 30
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    topic_prefix: str = "clickatell_relay"
+    shared_group: str | None = None
+    reconnect_min_delay: float = 1.0
+    reconnect_max_delay: float = 60.0
+    max_payload_bytes: int = 16384
+
+    @property
+    def status_topic(self) -> str:
+        """Retained JSON status."""
+        return f"{self.topic_prefix}/status"
+
+    @property
+    def availability_topic(self) -> str:
+        """Retained online/offline; the last will says offline."""
+        return f"{self.topic_prefix}/availability"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        """Every refused alert and every SMS given up on."""
+        return f"{self.topic_prefix}/dead_letter"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClickatellConfig:
+    """The API account and how to call it."""
+
+    api: ApiFlavour = ApiFlavour.PLATFORM
+    api_key: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    api_id: str | None = None
+    base_url: str | None = None
+    max_batch_size: int = 200
+    default_region: str | None = None
+    sender: str | None = None
+    request_timeout: float = 15.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueConfig:
+    """The durable queue on disk."""
+
+    path: str = "/var/lib/clickatell-relay/queue.db"
+    max_messages: int = 10000
+    max_age: float = 86400.0
+    retention: float = 86400.0
+    receive_linger: float = 0.05
+    max_burst: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitsConfig:
+    """How fast and how much the relay may send."""
+
+    requests_per_second: float = 10.0
+    messages_per_second: float = 100.0
+    concurrency: int = 2
+    per_recipient_per_hour: int | None = None
+    per_recipient_overflow: str = "dead_letter"  # or "hold"
+    daily_credit_budget: float | None = None
+    credits_per_part: float = 1.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    balance_check_interval: float = 300.0
+    poll_interval: float = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestConfig:
+    """Alertmanager-style grouping: wait, then at most one SMS per interval."""
+
+    wait: float
+    interval: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteConfig:
+    """A topic filter and what becomes of the alerts published under it."""
+
+    name: str
+    topic: str
+    recipients: tuple[str, ...]  # normalized numbers
+    priority: int = PRIORITY_NAMES["normal"]
+    payload: str = "auto"  # auto, text or json
+    template: str | None = None
+    max_parts: int = 3
+    allow_payload_recipients: bool = True
+    digest: DigestConfig | None = None
+    options: SendOptions = field(default_factory=SendOptions)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusConfig:
+    """Status and Home Assistant discovery."""
+
+    interval: float = 30.0
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    node_id: str = "clickatell_relay"
+    name: str = "Clickatell relay"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelayConfig:
+    """Everything the relay needs, checked."""
+
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    clickatell: ClickatellConfig = field(default_factory=ClickatellConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    status: StatusConfig = field(default_factory=StatusConfig)
+    contacts: Mapping[str, str] = field(default_factory=dict)  # name -> number
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> numbers
+    allowlist: frozenset[str] = frozenset()  # every number an alert may reach
+    routes: tuple[RouteConfig, ...] = ()
+    log_level: str = "INFO"
+    source: str = "<defaults>"
+
+    def redacted(self) -> dict[str, Any]:
+        """The configuration as plain data with every secret replaced; safe to log."""
+        redacted: dict[str, Any] = _redact(asdict(self))
+        for route, original in zip(redacted["routes"], self.routes, strict=True):
+            route["options"] = _redact(original.options.set_options())
+        return redacted
+
+
+def _redact(data: Any) -> Any:  # noqa: ANN401 - walks any plain data
+    if isinstance(data, dict):
+        return {
+            key: (REDACTED if key in SECRET_KEYS and value else _redact(value))
+            for key, value in data.items()
+        }
+    if isinstance(data, list | tuple):
+        return [_redact(item) for item in data]
+    if isinstance(data, frozenset | set):
+        return sorted(data)
+    return data
