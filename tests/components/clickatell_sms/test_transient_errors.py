@@ -96,32 +96,31 @@ async def test_a_lasting_outage_is_named(
 
 
 @SENDS
-async def test_a_long_retry_after_is_not_waited_for(
-    hass: HomeAssistant, simulator: Simulator, send: Send
+@pytest.mark.parametrize(
+    ("fault", "arguments", "key"),
+    [
+        # Waiting a minute inside an action is no help: rate limited, at once.
+        ("rate_limited", {"retry_after": 60}, "rate_limited"),
+        # Clickatell may have taken it: sending again could text twice. Said so.
+        ("drop", {"flavours": ["platform"]}, "send_unconfirmed"),
+    ],
+    ids=["a long Retry-After", "a connection broken mid-send"],
+)
+async def test_tried_once_and_named(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    send: Send,
+    fault: str,
+    arguments: dict[str, Any],
+    key: str,
 ) -> None:
-    """Waiting a minute inside an action is no help: rate limited, at once."""
     simulator.reset()
-    simulator.inject("rate_limited", count=1, retry_after=60)
+    simulator.inject(fault, count=1, **arguments)
 
     with pytest.raises(HomeAssistantError) as caught:
         await send(hass)
 
-    assert caught.value.translation_key == "rate_limited"
-    assert _sends(simulator) == 1
-
-
-@SENDS
-async def test_a_connection_broken_mid_send_is_never_sent_again(
-    hass: HomeAssistant, simulator: Simulator, send: Send
-) -> None:
-    """Clickatell may have taken it: sending again could text twice. Said so."""
-    simulator.reset()
-    simulator.inject("drop", count=1, flavours=["platform"])
-
-    with pytest.raises(HomeAssistantError) as caught:
-        await send(hass)
-
-    assert caught.value.translation_key == "send_unconfirmed"
+    assert caught.value.translation_key == key
     assert _sends(simulator) == 1
 
 
