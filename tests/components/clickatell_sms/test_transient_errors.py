@@ -131,6 +131,8 @@ async def test_a_timeout_on_a_send_is_never_sent_again(
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     with patch("custom_components.clickatell_sms.helpers.REQUEST_TIMEOUT", 0.5):
         await hass.config_entries.async_reload(entry.entry_id)
+    # notify.<name> comes back in a task of its own (legacy notify discovery).
+    await hass.async_block_till_done()
     simulator.reset()
     simulator.inject("slow", count=1, delay=1.5)
 
