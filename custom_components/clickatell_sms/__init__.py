@@ -18,7 +18,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .aioclickatell import ClickatellInvalidRequestError, Operation
-from .const import DOMAIN, ISSUE_NO_CREDIT, SUBENTRY_RECIPIENT
+from .const import CONF_NUMBER, DOMAIN, ISSUE_NO_CREDIT, SUBENTRY_RECIPIENT
 from .coordinator import (
     ClickatellBalanceCoordinator,
     ClickatellConfigEntry,
@@ -43,6 +43,25 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.NOTIFY, Platform.SENSOR]
 async def async_setup(hass: HomeAssistant, _config: ConfigType) -> bool:
     """Register the actions; they serve every entry."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -> bool:
+    """Bring an entry of 1.1 to 1.2, without the user.
+
+    Home Assistant calls this only for an older entry of the same major
+    version; it refuses a newer one itself.
+    """
+    # 1.1 kept recipients in the API's form ("33612345678"), which every send
+    # read again as a national number of the default country: an Italian
+    # entry texted +39 336... The flow had resolved the number correctly, so
+    # the same digits with "+" are the number the user meant.
+    for subentry in entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
+        number = f"+{subentry.data[CONF_NUMBER]}"
+        hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, CONF_NUMBER: number}, unique_id=number
+        )
+    hass.config_entries.async_update_entry(entry, minor_version=2)
     return True
 
 

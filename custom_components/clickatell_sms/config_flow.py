@@ -38,7 +38,7 @@ from .aioclickatell import (
     ClickatellIpLockdownError,
     Operation,
     SendOptions,
-    normalize_number,
+    e164,
 )
 from .const import (
     API_NAMES,
@@ -149,7 +149,8 @@ def _balance_errors(api: ApiFlavour, error: ClickatellError) -> dict[str, str]:
         return {"base": "ip_lockdown"}
     if isinstance(error, ClickatellAuthenticationError):
         return {SECRET_FIELD[api]: "invalid_auth"}
-    # Unreachable, or not Clickatell answering (a wrong base URL, a captive portal).
+    # Unreachable, or no Clickatell API answering there: a base URL with the
+    # wrong path (REST without /rest answers 404, code 161), a captive portal.
     LOGGER.debug("Cannot read the balance: %s", error)
     return {"base": "cannot_connect"}
 
@@ -166,24 +167,31 @@ async def _async_check(
     api = ApiFlavour(data[CONF_API])
     try:
         client = create_client(hass, data, options)
-        await client.balance()
     except ClickatellInvalidRequestError as error:
-        # Only the client's own check of the configuration raises this here.
+        # The client's own check, before any request: a base URL it cannot use.
         LOGGER.debug("Configuration refused by the client: %s", error)
-        errors = {"base": "invalid_base_url"}
+        return {"base": "invalid_base_url"}
+    try:
+        await client.balance()
     except ClickatellError as error:
-        errors = _balance_errors(api, error)
+        return _balance_errors(api, error)
     except Exception:  # noqa: BLE001 - a flow shows every failure as a form error
         LOGGER.exception("Unexpected error checking the Clickatell account")
-        errors = {"base": "unknown"}
-    return errors
+        return {"base": "unknown"}
+    return {}
+
+
+def _kept(user_input: Mapping[str, Any], errors: Mapping[str, str]) -> dict[str, Any]:
+    """What the user typed, to offer again after an error; never a rejected secret."""
+    return {key: value for key, value in user_input.items() if errors.get(key) != "invalid_auth"}
 
 
 class ClickatellConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a Clickatell account."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 1.2: recipients' numbers in E.164 with "+" (see async_migrate_entry).
+    MINOR_VERSION = 2
 
     _api: ApiFlavour = ApiFlavour.PLATFORM
 
@@ -270,7 +278,11 @@ class ClickatellConfigFlow(ConfigFlow, domain=DOMAIN):
                 **_advanced_section(),
             }
         )
-        suggested = user_input or {CONF_DEFAULT_REGION: self.hass.config.country}
+        suggested = (
+            {CONF_DEFAULT_REGION: self.hass.config.country}
+            if user_input is None
+            else _kept(user_input, errors)
+        )
         return self.async_show_form(
             step_id="credentials",
             data_schema=self.add_suggested_values_to_schema(
@@ -328,9 +340,12 @@ class ClickatellConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(entry, data=data)
 
         schema = probatio.Schema({**_credential_fields(api), **_advanced_section()})
-        suggested = {
-            key: entry.data[key] for key in (CONF_USERNAME, CONF_API_ID) if key in entry.data
-        } | {CONF_ADVANCED: {CONF_BASE_URL: entry.data.get(CONF_BASE_URL, "")}}
+        if user_input is not None:
+            suggested = _kept(user_input, errors)
+        else:
+            suggested = {
+                key: entry.data[key] for key in (CONF_USERNAME, CONF_API_ID) if key in entry.data
+            } | {CONF_ADVANCED: {CONF_BASE_URL: entry.data.get(CONF_BASE_URL, "")}}
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
@@ -425,7 +440,9 @@ class RecipientSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
             try:
-                number = normalize_number(
+                # Resolved once, against the default country; kept with its "+",
+                # it reads as the same number at every send.
+                number = e164(
                     user_input[CONF_NUMBER], entry.options.get(CONF_DEFAULT_REGION) or None
                 )
             except ClickatellInvalidRecipientError:

@@ -14,12 +14,10 @@ from .aioclickatell import (
     Balance,
     ClickatellAuthenticationError,
     ClickatellClient,
-    ClickatellConnectionError,
     ClickatellDestinationError,
     ClickatellError,
     ClickatellIpLockdownError,
     ClickatellRateLimitError,
-    ClickatellServiceUnavailableError,
     Coverage,
 )
 from .const import (
@@ -36,6 +34,7 @@ from .const import (
     RETRY_INTERVAL,
     SUBENTRY_RECIPIENT,
 )
+from .errors import error_key
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -94,24 +93,14 @@ class ClickatellCoordinator[DataT](DataUpdateCoordinator[DataT]):
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="authentication_failed"
             ) from error
-        except ClickatellRateLimitError as error:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="rate_limited",
-                translation_placeholders={"error": str(error)},
-                retry_after=error.retry_after,
-            ) from error
-        except (ClickatellConnectionError, ClickatellServiceUnavailableError) as error:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="communication_error",
-                translation_placeholders={"error": str(error)},
-            ) from error
         except ClickatellError as error:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
-                translation_key="api_error",
+                translation_key=error_key(error),
                 translation_placeholders={"error": str(error)},
+                retry_after=error.retry_after
+                if isinstance(error, ClickatellRateLimitError)
+                else None,
             ) from error
         self.update_interval = self._interval
 

@@ -1,12 +1,18 @@
 """Building the client from a config entry, and the account's identity."""
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .aioclickatell import DEFAULT_MAX_BATCH_SIZE, ApiFlavour, ClickatellClient, SendOptions
+from .aioclickatell import (
+    DEFAULT_MAX_BATCH_SIZE,
+    ApiFlavour,
+    ClickatellClient,
+    RetryPolicy,
+    SendOptions,
+)
 from .const import (
     CONF_API,
     CONF_API_ID,
@@ -23,6 +29,17 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from homeassistant.core import HomeAssistant
+
+# Seconds one request may take.
+REQUEST_TIMEOUT = 10.0
+# A send tries again what Clickatell says to retry (503/901, a short
+# Retry-After, a connection never made), so a blip loses no alert, and still
+# ends within about ten seconds; never what may have been accepted (see
+# aioclickatell.RetryPolicy). Polls need none: the coordinators poll again
+# within minutes while the API fails.
+SEND_RETRY: Final = RetryPolicy(
+    attempts=3, initial_delay=0.5, max_delay=2.0, max_retry_after=5.0, deadline=10.0
+)
 
 # Options of the entry that become the client's default send options.
 DEFAULT_SEND_OPTIONS: Mapping[str, str] = {
@@ -66,7 +83,8 @@ def create_client(
     """A client for the account in `data`, over Home Assistant's shared session.
 
     Raises the client's ClickatellInvalidRequestError for a configuration it
-    refuses (a batch size over the flavour's ceiling, an option it cannot take).
+    refuses (a base URL without a host, a batch size over the flavour's
+    ceiling, an option it cannot take).
     """
     options = options or {}
     return ClickatellClient(
@@ -80,4 +98,5 @@ def create_client(
         default_region=options.get(CONF_DEFAULT_REGION) or None,
         max_batch_size=int(options.get(CONF_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_SIZE)),
         default_options=default_send_options(options),
+        request_timeout=REQUEST_TIMEOUT,
     )

@@ -6,6 +6,7 @@ report failures the same way.
 """
 
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import probatio
@@ -15,20 +16,28 @@ from homeassistant.util import dt as dt_util
 
 from .aioclickatell import (
     ClickatellAuthenticationError,
-    ClickatellConnectionError,
-    ClickatellDestinationError,
     ClickatellError,
+    ClickatellInvalidOptionError,
     ClickatellInvalidRecipientError,
     ClickatellInvalidRequestError,
     ClickatellIpLockdownError,
     ClickatellPaymentRequiredError,
-    ClickatellRateLimitError,
-    ClickatellServiceUnavailableError,
     ClickatellUnsupportedError,
     SendOptions,
     SendResult,
+    normalize_number,
 )
-from .const import CONF_NUMBER, DEFAULT_CREDITS_PER_PART, DOMAIN, LOGGER, SUBENTRY_RECIPIENT
+from .aioclickatell.const import MAX_SCHEDULE_DAYS
+from .const import (
+    API_NAMES,
+    CONF_NUMBER,
+    DEFAULT_CREDITS_PER_PART,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_RECIPIENT,
+)
+from .errors import error_key
+from .helpers import SEND_RETRY
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Mapping
@@ -79,6 +88,9 @@ SEND_OPTIONS_SCHEMA: Final[dict[Any, Any]] = {
     probatio.Optional("bypass_dnc_check"): cv.boolean,
 }
 
+# The client's SendOptions field -> the option as the user writes it.
+OPTION_KEYS: Final[Mapping[str, str]] = {field: key for key, field in SEND_OPTION_FIELDS.items()}
+
 NOTIFY_DATA_SCHEMA: Final = probatio.Schema(SEND_OPTIONS_SCHEMA)
 
 
@@ -91,15 +103,53 @@ def send_options_from(data: Mapping[str, Any] | None) -> SendOptions | None:
     }
     if (when := values.get("scheduled_delivery_time")) is not None:
         # A time without a zone is Home Assistant's local time.
-        values["scheduled_delivery_time"] = dt_util.as_utc(when)
+        values["scheduled_delivery_time"] = _schedulable(dt_util.as_utc(when))
     try:
         return SendOptions(**values)
-    except ClickatellInvalidRequestError as error:
+    except ClickatellInvalidOptionError as error:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_option",
-            translation_placeholders={"error": str(error)},
+            translation_placeholders={
+                "option": OPTION_KEYS[error.option],
+                "problem": error.problem,
+            },
         ) from error
+
+
+def _schedulable(when: datetime) -> datetime:
+    """A scheduled time Clickatell can keep: not past (it would send at once), at most 7 days."""
+    now = dt_util.utcnow()
+    if when <= now:
+        key = "scheduled_time_past"
+    elif when > now + timedelta(days=MAX_SCHEDULE_DAYS):
+        key = "scheduled_time_too_far"
+    else:
+        return when
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"time": when.isoformat(), "days": str(MAX_SCHEDULE_DAYS)},
+    )
+
+
+def check_supported(entry: ClickatellConfigEntry, options: SendOptions | None) -> None:
+    """Refuse, naming them as the user typed them, options the account's API does not take."""
+    client = entry.runtime_data.client
+    if options is None:
+        return
+    unsupported = sorted(
+        OPTION_KEYS[name] for name in options.set_options() if name not in client.supported_options
+    )
+    if unsupported:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="options_not_supported",
+            translation_placeholders={
+                "options": ", ".join(unsupported),
+                "api": API_NAMES[client.api],
+            },
+        )
 
 
 def notify_send_options(data: Mapping[str, Any] | None) -> SendOptions | None:
@@ -121,11 +171,16 @@ def with_title(message: str, title: str | None) -> str:
 
 
 def recipient_numbers(entry: ClickatellConfigEntry) -> dict[str, str]:
-    """The recipients' numbers by their names."""
+    """The recipients' numbers (E.164, "+27831234567") by their names."""
     return {
         subentry.title: subentry.data[CONF_NUMBER]
         for subentry in entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
     }
+
+
+def recipient_names(entry: ClickatellConfigEntry) -> dict[str, str]:
+    """The recipients' names by their numbers as the API reports them ("27831234567")."""
+    return {normalize_number(number): name for name, number in recipient_numbers(entry).items()}
 
 
 def resolve_targets(entry: ClickatellConfigEntry, targets: Iterable[str]) -> list[str]:
@@ -157,12 +212,14 @@ def resolve_targets(entry: ClickatellConfigEntry, targets: Iterable[str]) -> lis
 
 
 @asynccontextmanager
-async def action_errors(hass: HomeAssistant, entry: ClickatellConfigEntry) -> AsyncIterator[None]:
+async def action_errors(
+    hass: HomeAssistant, entry: ClickatellConfigEntry, *, sending: bool = False
+) -> AsyncIterator[None]:
     """Map the client's errors to translated action errors.
 
     Mistakes in the call are ServiceValidationError; everything else is a
     HomeAssistantError. A refused key starts re-authentication, a refusal for
-    lack of credit raises the repair issue.
+    lack of credit raises the repair issue. `sending`: the call sends messages.
     """
     try:
         yield
@@ -186,32 +243,23 @@ async def action_errors(hass: HomeAssistant, entry: ClickatellConfigEntry) -> As
         ) from error
     except ClickatellError as error:
         _log_partial_send(error)
-        raise _home_assistant_error(hass, entry, error) from error
+        raise _home_assistant_error(hass, entry, error, sending=sending) from error
 
 
 def _home_assistant_error(
-    hass: HomeAssistant, entry: ClickatellConfigEntry, error: ClickatellError
+    hass: HomeAssistant, entry: ClickatellConfigEntry, error: ClickatellError, *, sending: bool
 ) -> HomeAssistantError:
     """The error to raise for a failure that is not the caller's mistake."""
-    placeholders = {"error": str(error)}
-    if isinstance(error, ClickatellIpLockdownError):
-        key = "ip_lockdown"
-    elif isinstance(error, ClickatellAuthenticationError):
+    if isinstance(error, ClickatellAuthenticationError) and not isinstance(
+        error, ClickatellIpLockdownError
+    ):
         entry.async_start_reauth(hass)
-        key = "authentication_failed"
     elif isinstance(error, ClickatellPaymentRequiredError):
         entry.runtime_data.balance_coordinator.async_no_credit()
-        key = "no_credit"
-    elif isinstance(error, ClickatellRateLimitError):
-        key = "rate_limited"
-    elif isinstance(error, ClickatellDestinationError):
-        key = "destination_error"
-    elif isinstance(error, ClickatellConnectionError | ClickatellServiceUnavailableError):
-        key = "communication_error"
-    else:
-        key = "api_error"
     return HomeAssistantError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+        translation_domain=DOMAIN,
+        translation_key=error_key(error, sending=sending),
+        translation_placeholders={"error": str(error)},
     )
 
 
@@ -238,13 +286,17 @@ async def async_send(
     that is an error (see `raise_for_rejected`).
     """
     numbers = resolve_targets(entry, targets)
+    check_supported(entry, options)
     runtime = entry.runtime_data
-    async with action_errors(hass, entry):
-        result = await runtime.client.send(numbers, message, options)
+    try:
+        async with action_errors(hass, entry, sending=True):
+            result = await runtime.client.send(numbers, message, options, retry=SEND_RETRY)
+    finally:
+        # The balance may have changed, or the send failed for the want of
+        # it: show it now (with the repair issue) rather than at the next poll.
+        await runtime.balance_coordinator.async_request_refresh()
     if result.accepted:
         runtime.balance_coordinator.async_credit_restored()
-    # The balance changed: show it now rather than at the next poll.
-    await runtime.balance_coordinator.async_request_refresh()
     return result
 
 
@@ -252,7 +304,7 @@ def raise_for_rejected(entry: ClickatellConfigEntry, result: SendResult) -> None
     """Raise, listing them, if the API refused any recipient (the others were sent)."""
     if not result.rejected:
         return
-    names = {number: name for name, number in recipient_numbers(entry).items()}
+    names = recipient_names(entry)
     rejected = ", ".join(
         f"{names.get(item.to, item.to)} ({item.error_description or item.error_code})"
         for item in result.rejected
@@ -276,7 +328,7 @@ def send_response(entry: ClickatellConfigEntry, result: SendResult) -> dict[str,
     """
     runtime = entry.runtime_data
     charges = runtime.coverage_coordinator.minimum_charges() if runtime.coverage_coordinator else {}
-    names = {number: name for name, number in recipient_numbers(entry).items()}
+    names = recipient_names(entry)
     parts = result.plan.parts
     messages: list[dict[str, Any]] = []
     total = 0.0

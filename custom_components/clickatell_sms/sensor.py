@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, override
 
 from homeassistant.components.sensor import (
+    SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
@@ -25,14 +26,25 @@ if TYPE_CHECKING:
 PARALLEL_UPDATES = 0
 
 
+def _balance_exists(*, in_currency: bool) -> Callable[[ClickatellRuntimeData], bool]:
+    """Whether the account's balance is read, and given in a currency or not."""
+
+    def exists(runtime: ClickatellRuntimeData) -> bool:
+        return runtime.client.supports(Operation.BALANCE) and in_currency == (
+            runtime.balance_coordinator.data.currency is not None
+        )
+
+    return exists
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClickatellSensorDescription(SensorEntityDescription):
     """A sensor of the account."""
 
-    exists_fn: Callable[[ClickatellRuntimeData], bool] = lambda runtime: runtime.client.supports(
-        Operation.BALANCE
-    )
+    exists_fn: Callable[[ClickatellRuntimeData], bool]
     value_fn: Callable[[Balance], float | None]
+    # The unit where the API names it; else the translation's.
+    unit_fn: Callable[[Balance], str | None] = lambda _: None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +54,8 @@ class ClickatellCoverageSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Coverage], float | None]
 
 
+# One balance sensor: in the currency the API names (the One API answers
+# {"currency": "USD", "balance": 95.0}), else in credits (the legacy APIs).
 ACCOUNT_SENSORS: tuple[ClickatellSensorDescription, ...] = (
     ClickatellSensorDescription(
         key="balance",
@@ -49,7 +63,20 @@ ACCOUNT_SENSORS: tuple[ClickatellSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
+        exists_fn=_balance_exists(in_currency=False),
         value_fn=lambda balance: balance.balance,
+    ),
+    ClickatellSensorDescription(
+        key="balance",
+        translation_key="balance_in_currency",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        device_class=SensorDeviceClass.MONETARY,
+        # What monetary sensors take: an amount that rises and falls.
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        exists_fn=_balance_exists(in_currency=True),
+        value_fn=lambda balance: balance.balance,
+        unit_fn=lambda balance: balance.currency,
     ),
 )
 
@@ -102,6 +129,12 @@ class ClickatellSensorEntity(ClickatellEntity[ClickatellBalanceCoordinator], Sen
     def native_value(self) -> float | None:
         """The value from the last balance."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    @override
+    def native_unit_of_measurement(self) -> str | None:
+        """The currency the API names, if it names one."""
+        return self.entity_description.unit_fn(self.coordinator.data)
 
 
 class ClickatellCoverageSensorEntity(ClickatellCoverageEntity, SensorEntity):

@@ -1,6 +1,6 @@
 """The integration's actions: send_message (with a response) and stop_message."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import probatio
 from homeassistant.components.notify.const import ATTR_MESSAGE, ATTR_TITLE
@@ -37,11 +37,15 @@ from .send import (
 if TYPE_CHECKING:
     from .coordinator import ClickatellConfigEntry
 
+
 SEND_MESSAGE_SCHEMA = probatio.Schema(
     {
         probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
         probatio.Required(ATTR_RECIPIENTS): probatio.All(
-            cv.ensure_list, [cv.string], probatio.Length(min=1)
+            # Numbers are let through to be refused with a reason (see _recipients).
+            cv.ensure_list,
+            [probatio.Any(str, int, float)],
+            probatio.Length(min=1),
         ),
         probatio.Required(ATTR_MESSAGE): cv.string,
         probatio.Optional(ATTR_TITLE): cv.string,
@@ -65,6 +69,21 @@ def _entry(call: ServiceCall) -> ClickatellConfigEntry:
     return entry
 
 
+def _recipients(values: list[Any]) -> list[str]:
+    """The recipients, all text: a number may have lost its "+".
+
+    YAML reads `+33612345678` unquoted, and a template renders it, as the
+    integer 33612345678, which would then read as a national number.
+    """
+    if numbers := [value for value in values if not isinstance(value, str)]:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="recipients_not_text",
+            translation_placeholders={"recipients": ", ".join(str(value) for value in numbers)},
+        )
+    return values
+
+
 async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     """Send, and say per recipient what happened.
 
@@ -74,7 +93,8 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call)
     options = send_options_from(call.data)
     message = with_title(call.data[ATTR_MESSAGE], call.data.get(ATTR_TITLE))
-    result = await async_send(call.hass, entry, call.data[ATTR_RECIPIENTS], message, options)
+    recipients = _recipients(call.data[ATTR_RECIPIENTS])
+    result = await async_send(call.hass, entry, recipients, message, options)
     if not call.return_response:
         raise_for_rejected(entry, result)
         return None

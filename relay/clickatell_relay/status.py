@@ -188,7 +188,8 @@ def discovery_messages(config: RelayConfig) -> list[tuple[str, str]]:
         payload = {
             "name": entity.name,
             "unique_id": f"{node}_{entity.object_id}",
-            "object_id": f"{node}_{entity.object_id}",
+            # The entity ID (Home Assistant 2026.4 ignores the old `object_id`).
+            "default_entity_id": f"{entity.component}.{node}_{entity.object_id}",
             "state_topic": config.mqtt.status_topic,
             "value_template": entity.template,
             "json_attributes_topic": config.mqtt.status_topic

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aioclickatell import ClickatellInvalidRecipientError, normalize_number, normalize_numbers
+from aioclickatell import ClickatellInvalidRecipientError, e164, normalize_number, normalize_numbers
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,68 @@ def test_any_text_is_a_number_or_a_named_refusal(text: str) -> None:
     else:
         assert result.isdigit()
         assert not result.startswith("0")
+
+
+def _examples() -> list[tuple[str, str]]:
+    """(region, E.164) of every example number phonenumbers has, of every region and type."""
+    examples: dict[str, str] = {}
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in phonenumbers.PhoneNumberType.values():
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None and phonenumbers.is_valid_number(example):
+                formatted = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+                examples.setdefault(formatted, region)
+    return [(region, number) for number, region in examples.items()]
+
+
+EXAMPLES = _examples()
+REGIONS_AND_NONE = [None, *sorted(phonenumbers.SUPPORTED_REGIONS)]
+
+
+@given(st.sampled_from(EXAMPLES), st.sampled_from(REGIONS_AND_NONE))
+def test_plus_or_00_is_international_whatever_the_default_region(
+    example: tuple[str, str], default_region: str | None
+) -> None:
+    _, number = example
+    international = phonenumbers.format_number(
+        phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    for typed in (number, "00" + number[1:], international):
+        assert normalize_number(typed, default_region) == number[1:]
+
+
+@given(
+    st.sampled_from(EXAMPLES), st.sampled_from(REGIONS_AND_NONE), st.sampled_from(REGIONS_AND_NONE)
+)
+def test_e164_reads_the_same_under_any_default_region(
+    example: tuple[str, str], first: str | None, second: str | None
+) -> None:
+    """What `e164` gives, read again under another default region, is the same number.
+
+    The API's form is not: "33612345678", French, is Italian read with IT.
+    """
+    region, number = example
+    national = phonenumbers.format_number(
+        phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    kept = e164(national, region) if first is None else e164(number, first)
+    assert kept == number
+    assert normalize_number(kept, second) == number[1:]
+    assert e164(kept, second) == kept
+
+
+@pytest.mark.parametrize(
+    ("number", "region"),
+    [
+        ("4915112345678", "FR"),
+        ("447911123456", "US"),
+        ("33612345678", "GB"),
+    ],
+)
+def test_with_a_default_region_a_number_without_plus_or_00_is_only_national(
+    number: str, region: str
+) -> None:
+    """Valid only as international: refused rather than guessed (a typo could be anyone's)."""
+    assert normalize_number(number) == number
+    with pytest.raises(ClickatellInvalidRecipientError):
+        normalize_number(number, region)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from aioclickatell import ClickatellInvalidRequestError, SendOptions
+from aioclickatell import ClickatellInvalidOptionError, ClickatellInvalidRequestError, SendOptions
 
 
 @pytest.mark.parametrize(
@@ -32,6 +32,27 @@ def test_bad_options_are_refused_naming_the_option(options: dict[str, Any], prob
     with pytest.raises(ClickatellInvalidRequestError) as caught:
         SendOptions.from_dict(options)
     assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "option", "problem"),
+    [
+        ({"user_priority_queue": 4}, "user_priority_queue", "must be 1 to 3"),
+        ({"validity_period": True}, "validity_period", "expected a number or text, not true/false"),
+        (
+            {"scheduled_delivery_time": "soon"},
+            "scheduled_delivery_time",
+            "expected an ISO 8601 time",
+        ),
+    ],
+)
+def test_a_bad_option_names_its_field_apart_from_the_problem(
+    options: dict[str, Any], option: str, problem: str
+) -> None:
+    """Callers with their own names for the options (Home Assistant's) can name theirs."""
+    with pytest.raises(ClickatellInvalidOptionError) as caught:
+        SendOptions.from_dict(options)
+    assert (caught.value.option, caught.value.problem) == (option, problem)
 
 
 def test_a_scheduled_time_needs_a_zone_and_at_most_seven_days() -> None:

@@ -420,6 +420,7 @@ async def test_status_availability_and_home_assistant_discovery(
     assert "homeassistant/binary_sensor/edge1/paused/config" in config_topics
     sensor = json.loads(client.received["homeassistant/sensor/edge1/sent/config"][-1])
     assert sensor["unique_id"] == "edge1_sent"
+    assert sensor["default_entity_id"] == "sensor.edge1_sent"
     assert sensor["state_topic"] == "relay/status"
     assert sensor["availability_topic"] == "relay/availability"
     assert sensor["device"]["identifiers"] == ["edge1"]

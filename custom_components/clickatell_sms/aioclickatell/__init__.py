@@ -24,6 +24,7 @@ from .exceptions import (
     ClickatellDestinationError,
     ClickatellError,
     ClickatellInvalidCallbackError,
+    ClickatellInvalidOptionError,
     ClickatellInvalidRecipientError,
     ClickatellInvalidRequestError,
     ClickatellInvalidResponseError,
@@ -48,7 +49,7 @@ from .models import (
     SendResult,
     StopResult,
 )
-from .numbers import normalize_number, normalize_numbers
+from .numbers import e164, normalize_number, normalize_numbers
 from .retry import RetryPolicy
 from .segments import is_gsm7, plan_message
 
@@ -65,6 +66,7 @@ __all__ = [
     "ClickatellDestinationError",
     "ClickatellError",
     "ClickatellInvalidCallbackError",
+    "ClickatellInvalidOptionError",
     "ClickatellInvalidRecipientError",
     "ClickatellInvalidRequestError",
     "ClickatellInvalidResponseError",
@@ -90,6 +92,7 @@ __all__ = [
     "SendOptions",
     "SendResult",
     "StopResult",
+    "e164",
     "is_gsm7",
     "normalize_number",
     "normalize_numbers",

@@ -78,6 +78,16 @@ class ClickatellInvalidRequestError(ClickatellError):
     """The API refused the request as invalid (400 family, codes 100-167)."""
 
 
+class ClickatellInvalidOptionError(ClickatellInvalidRequestError):
+    """A send option has a value the API would refuse."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        """Name the option (a SendOptions field) and say what is wrong with it."""
+        super().__init__(f"Invalid option {option}: {problem}")
+        self.option = option
+        self.problem = problem
+
+
 class ClickatellUnsupportedError(ClickatellInvalidRequestError):
     """The configured API flavour cannot do this operation or take this option."""
 
@@ -116,6 +126,7 @@ __all__ = [
     "ClickatellDestinationError",
     "ClickatellError",
     "ClickatellInvalidCallbackError",
+    "ClickatellInvalidOptionError",
     "ClickatellInvalidRecipientError",
     "ClickatellInvalidRequestError",
     "ClickatellInvalidResponseError",

@@ -15,7 +15,7 @@ from .const import (
     MAX_SCHEDULE_DAYS,
     MAX_VALIDITY_MINUTES,
 )
-from .exceptions import ClickatellInvalidRequestError
+from .exceptions import ClickatellInvalidOptionError, ClickatellInvalidRequestError
 
 _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}")
 _NUMERIC_SENDER = re.compile(r"\+?\d{1,15}")
@@ -59,7 +59,7 @@ def _type_problem(name: str, value: object) -> str | None:
 
 def _check(condition: bool, option: str, problem: str) -> None:
     if not condition:
-        raise ClickatellInvalidRequestError(f"Invalid option {option}: {problem}")
+        raise ClickatellInvalidOptionError(option, problem)
 
 
 def _in_range(value: int | None, option: str, low: int, high: int) -> None:
@@ -101,7 +101,7 @@ class SendOptions:
         """Refuse values the API would refuse, naming the option."""
         for name, value in self.set_options().items():
             if (problem := _type_problem(name, value)) is not None:
-                raise ClickatellInvalidRequestError(f"Invalid option {name}: {problem}")
+                raise ClickatellInvalidOptionError(name, problem)
         if self.sender is not None:
             _check(
                 bool(
@@ -185,8 +185,8 @@ class SendOptions:
             try:
                 values["scheduled_delivery_time"] = datetime.fromisoformat(when)
             except ValueError:
-                raise ClickatellInvalidRequestError(
-                    "Invalid option scheduled_delivery_time: expected an ISO 8601 time"
+                raise ClickatellInvalidOptionError(
+                    "scheduled_delivery_time", "expected an ISO 8601 time"
                 ) from None
         return cls(**values)
 

@@ -4,6 +4,12 @@ The API wants international format without "+" or leading zeros
 ("27831234567"). People type "+27 83 123 4567", "0027831234567" or, with a
 default region, "083-123-4567". The `phonenumbers` library decides what is a
 valid number; Clickatell's test ranges, which it does not know, are let through.
+
+"+" or "00" makes a number international whatever the default region; with a
+default region, a number without them is a national number of that region and
+nothing else. The API's form loses the "+", so it reads differently under
+another default region ("33612345678" is French without one, Italian with
+IT): keep numbers as `e164` gives them, and normalize only for the API.
 """
 
 from __future__ import annotations
@@ -41,18 +47,23 @@ def normalize_number(number: str, default_region: str | None = None) -> str:
     if _TEST_RANGE.fullmatch(digits):
         return digits
     region = default_region.upper() if default_region else None
-    if compact.startswith("+"):
-        candidates = [compact]
-    elif region is None:
-        candidates = ["+" + digits]  # the API's own form: international without "+"
-    else:
-        # With a default region, a number without "+" or "00" is first read as
-        # national ("2015550123" in the US), then as international.
-        candidates = [compact, "+" + digits]
-    for candidate in candidates:
-        if (normalized := _parse_valid(candidate, region)) is not None:
-            return normalized
+    # International with "+" (or "00"), and without a default region, where
+    # digits are the API's own form ("27831234567"). With one, national and
+    # only national: reading as international what is not a valid national
+    # number would turn a typo into a stranger's number.
+    candidate = "+" + digits if compact.startswith("+") or region is None else compact
+    if (normalized := _parse_valid(candidate, region)) is not None:
+        return normalized
     raise ClickatellInvalidRecipientError([number])
+
+
+def e164(number: str, default_region: str | None = None) -> str:
+    """The number in E.164 ("+27831234567"), or raise naming it.
+
+    The form to keep a number in: it reads as the same number whatever the
+    default region, where the API's form ("27831234567") does not.
+    """
+    return "+" + normalize_number(number, default_region)
 
 
 def normalize_numbers(numbers: list[str], default_region: str | None = None) -> list[str]:

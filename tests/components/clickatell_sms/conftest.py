@@ -32,6 +32,7 @@ PASSWORD = "test-password-Kp27"
 API_ID = "3456789"
 
 # Clickatell's test ranges: 2799900001 costs a credit a part, 2799910002 a third.
+# As the API has them; the entry keeps them with "+".
 ALICE = "2799900001"
 BOB = "2799910002"
 ALICE_SUBENTRY_ID = "01ALICE0000000000000000000"
@@ -104,16 +105,19 @@ def mock_config_entry(
     return MockConfigEntry(
         domain=DOMAIN,
         title="Clickatell",
+        version=1,
+        minor_version=2,
         data=data,
         options=options,
         unique_id=account_identity(data),
         subentries_data=[
+            # Kept as the flow keeps them: E.164, with "+".
             ConfigSubentryData(
-                data={CONF_NUMBER: number},
+                data={CONF_NUMBER: f"+{number}"},
                 subentry_id=subentry_id,
                 subentry_type=SUBENTRY_RECIPIENT,
                 title=name,
-                unique_id=number,
+                unique_id=f"+{number}",
             )
             for name, number, subentry_id in (
                 ("Alice", ALICE, ALICE_SUBENTRY_ID),

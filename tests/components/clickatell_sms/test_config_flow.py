@@ -7,7 +7,7 @@ import pytest
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.data_entry_flow import FlowResultType, InvalidData, section
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from clickatell_relay.simulator import Simulator
@@ -33,6 +33,7 @@ from custom_components.clickatell_sms.const import (
 from custom_components.clickatell_sms.helpers import account_identity
 
 from .conftest import ALICE, ALICE_SUBENTRY_ID, API_ID, API_KEY, PASSWORD, USERNAME, entry_data
+from .test_translations import STRINGS
 
 
 async def _credentials_form(hass: HomeAssistant, api: ApiFlavour) -> dict[str, Any]:
@@ -176,7 +177,7 @@ async def test_user_flow_unknown_error(hass: HomeAssistant, simulator: Simulator
     """Anything unexpected is `unknown`, and logged; the form still recovers."""
     result = await _credentials_form(hass, ApiFlavour.REST)
     with patch(
-        "custom_components.clickatell_sms.config_flow.create_client",
+        "custom_components.clickatell_sms.aioclickatell.ClickatellClient.balance",
         side_effect=RuntimeError("boom"),
     ):
         result = await hass.config_entries.flow.async_configure(
@@ -504,7 +505,7 @@ async def test_add_recipient(hass: HomeAssistant, init_integration: MockConfigEn
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Carol"
-    assert result["data"] == {CONF_NUMBER: "27831234567"}
+    assert result["data"] == {CONF_NUMBER: "+27831234567"}
     await hass.async_block_till_done()
     assert hass.states.get("notify.carol")
     assert hass.states.get("binary_sensor.carol_coverage")
@@ -519,7 +520,7 @@ async def test_add_recipient_national_number(
         hass, init_integration, {CONF_NAME: "Carol", CONF_NUMBER: "083-123-4567"}
     )
 
-    assert result["data"] == {CONF_NUMBER: "27831234567"}
+    assert result["data"] == {CONF_NUMBER: "+27831234567"}
 
 
 @pytest.mark.parametrize(
@@ -579,8 +580,94 @@ async def test_reconfigure_recipient(
     assert result["reason"] == "reconfigure_successful"
     subentry = init_integration.subentries[ALICE_SUBENTRY_ID]
     assert subentry.title == "Alicia"
-    assert subentry.data == {CONF_NUMBER: "27831234567"}
-    assert subentry.unique_id == "27831234567"
+    assert subentry.data == {CONF_NUMBER: "+27831234567"}
+    assert subentry.unique_id == "+27831234567"
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert hass.states.get("notify.alice").attributes["friendly_name"] == "Alicia"
+
+
+def _suggested(schema: Any) -> dict[str, Any]:
+    """The values a form offers, sections included, by field."""
+    offered: dict[str, Any] = {}
+    for key, value in schema.schema.items():
+        if isinstance(value, section):
+            offered[str(key)] = _suggested(value.schema)
+        elif (key.description or {}).get("suggested_value") is not None:
+            offered[str(key)] = key.description["suggested_value"]
+    return offered
+
+
+async def test_a_base_url_without_the_api_path_is_cannot_connect(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """REST without /rest reaches a host with no Clickatell REST API there (a 404).
+
+    That is no malformed URL: cannot_connect, whose text points at the path.
+    """
+    result = await _credentials_form(hass, ApiFlavour.REST)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        _credentials(
+            ApiFlavour.REST, simulator, **{CONF_ADVANCED: {CONF_BASE_URL: simulator.root_url}}
+        ),
+    )
+
+    assert result["errors"] == {"base": "cannot_connect"}
+    text = STRINGS["config"]["error"]["cannot_connect"]
+    assert "/rest" in text
+    assert "path" in text
+
+
+@pytest.mark.parametrize(
+    ("api", "typed", "rejected"),
+    [
+        (ApiFlavour.REST, {CONF_API_KEY: "wrong"}, CONF_API_KEY),
+        (
+            ApiFlavour.HTTP,
+            {CONF_USERNAME: USERNAME, CONF_API_ID: API_ID, CONF_PASSWORD: "wrong"},
+            CONF_PASSWORD,
+        ),
+    ],
+)
+async def test_reconfigure_keeps_what_was_typed_but_not_a_rejected_secret(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    mock_config_entry: MockConfigEntry,
+    api: ApiFlavour,
+    typed: dict[str, str],
+    rejected: str,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    new_base_url = simulator.base_url(api.value) + "/"
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**typed, CONF_ADVANCED: {CONF_BASE_URL: new_base_url}}
+    )
+
+    assert result["errors"] == {rejected: "invalid_auth"}
+    offered = _suggested(result["data_schema"])
+    assert offered[CONF_ADVANCED] == {CONF_BASE_URL: new_base_url}
+    assert rejected not in offered
+    assert {key: value for key, value in offered.items() if key in typed} == {
+        key: value for key, value in typed.items() if key != rejected
+    }
+
+
+async def test_user_flow_keeps_what_was_typed_but_not_a_rejected_key(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    result = await _credentials_form(hass, ApiFlavour.REST)
+    typed = _credentials(
+        ApiFlavour.REST, simulator, **{CONF_API_KEY: "wrong", CONF_SENDER: "HomeAlarm"}
+    )
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
+
+    assert result["errors"] == {CONF_API_KEY: "invalid_auth"}
+    offered = _suggested(result["data_schema"])
+    assert CONF_API_KEY not in offered
+    assert offered[CONF_SENDER] == "HomeAlarm"
+    assert offered[CONF_ADVANCED] == {CONF_BASE_URL: simulator.base_url("rest")}

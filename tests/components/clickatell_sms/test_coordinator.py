@@ -43,7 +43,7 @@ async def test_unavailable_then_available(
     await _tick(hass, freezer, timedelta(minutes=5))
     assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE
     assert caplog.text.count("Error fetching Clickatell balance data") == 1
-    assert "Could not talk to Clickatell" in caplog.text
+    assert "Clickatell is temporarily unavailable" in caplog.text
 
     simulator.clear_faults()
     simulator.account.balance = Decimal(90)
@@ -115,7 +115,7 @@ async def test_ip_lockdown_while_polling(
     ("fault", "message"),
     [
         ("garbage", "Clickatell answered with an error"),
-        ("rate_limited", "Clickatell asks to slow down"),
+        ("rate_limited", "Clickatell is rate limiting this account"),
     ],
 )
 @pytest.mark.usefixtures("init_integration")

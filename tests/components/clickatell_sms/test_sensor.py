@@ -1,10 +1,14 @@
 """The balance and minimum-charge sensors."""
 
+from decimal import Decimal
+
 import pytest
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
@@ -68,3 +72,46 @@ async def test_balance_goes_down_after_a_send(hass: HomeAssistant, simulator: Si
     await hass.async_block_till_done()
 
     assert hass.states.get("sensor.clickatell_balance").state == "98.67"
+
+
+@pytest.mark.parametrize(
+    ("api", "attributes"),
+    [
+        # The One API answers {"currency": "USD", "balance": 100.0}: money.
+        (
+            ApiFlavour.PLATFORM,
+            {"unit_of_measurement": "USD", "device_class": "monetary", "state_class": "total"},
+        ),
+        # The legacy APIs answer in credits.
+        (ApiFlavour.REST, {"unit_of_measurement": "credits", "state_class": "measurement"}),
+        (ApiFlavour.HTTP, {"unit_of_measurement": "credits", "state_class": "measurement"}),
+    ],
+)
+@pytest.mark.usefixtures("init_integration")
+async def test_balance_unit_is_what_the_api_says(
+    hass: HomeAssistant, attributes: dict[str, str]
+) -> None:
+    state = hass.states.get("sensor.clickatell_balance")
+    assert state.state == "100.0"
+    assert {
+        key: state.attributes[key]
+        for key in ("unit_of_measurement", "device_class", "state_class")
+        if key in state.attributes
+    } == attributes
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_balance_is_read_again_after_a_failed_send(
+    hass: HomeAssistant, simulator: Simulator, issue_registry: ir.IssueRegistry
+) -> None:
+    """Refused for lack of credit: the sensor shows it now, with the repair issue."""
+    simulator.account.balance = Decimal(0)
+
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "notify", "clickatell", {"message": "Hi", "target": ["Alice"]}, blocking=True
+        )
+    await hass.async_block_till_done()
+
+    assert hass.states.get("sensor.clickatell_balance").state == "0.0"
+    assert len(issue_registry.issues) == 1

@@ -112,11 +112,71 @@ async def test_send_message_options(hass: HomeAssistant, simulator: Simulator) -
 async def test_send_message_option_the_platform_does_not_take(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
+    """The error names the fields the user typed, not the client's names for them."""
     with pytest.raises(ServiceValidationError) as error:
-        await _send(hass, recipients=["Alice"], message="Hi", priority=1)
+        await _send(hass, recipients=["Alice"], message="Hi", priority=1, escalate=True)
 
-    assert error.value.translation_key == "unsupported"
-    assert "user_priority_queue" in str(error.value)
+    assert error.value.translation_key == "options_not_supported"
+    assert error.value.translation_placeholders == {
+        "options": "escalate, priority",
+        "api": "Platform (One API)",
+    }
+    assert "user_priority_queue" not in str(error.value)
+    assert not simulator.messages
+
+
+@pytest.mark.parametrize(
+    ("data", "option"),
+    [
+        ({"priority": 4}, "priority"),
+        ({"validity": 0}, "validity"),
+        ({"max_parts": 99}, "max_parts"),
+    ],
+)
+async def test_an_invalid_option_is_named_as_typed(
+    hass: HomeAssistant, simulator: Simulator, data: dict[str, Any], option: str
+) -> None:
+    for send in (
+        _send(hass, recipients=["Alice"], message="Hi", **data),
+        hass.services.async_call(
+            "notify",
+            "clickatell",
+            {"message": "Hi", "target": ["Alice"], "data": data},
+            blocking=True,
+        ),
+    ):
+        with pytest.raises(ServiceValidationError) as error:
+            await send
+        assert error.value.translation_key == "invalid_option"
+        assert error.value.translation_placeholders["option"] == option
+        assert "must be" in error.value.translation_placeholders["problem"]
+    assert not simulator.messages
+
+
+@pytest.mark.parametrize(
+    ("when", "key"),
+    [
+        (timedelta(minutes=-1), "scheduled_time_past"),
+        (timedelta(days=7, minutes=1), "scheduled_time_too_far"),
+    ],
+)
+async def test_a_scheduled_time_out_of_reach_is_refused(
+    hass: HomeAssistant, simulator: Simulator, when: timedelta, key: str
+) -> None:
+    """Clickatell sends a past time at once: refused, as beyond its 7 days is."""
+    scheduled = datetime.now(UTC) + when
+    for send in (
+        _send(hass, recipients=["Alice"], message="Hi", scheduled_time=scheduled),
+        hass.services.async_call(
+            "notify",
+            "clickatell",
+            {"message": "Hi", "data": {"scheduled_time": scheduled.isoformat()}},
+            blocking=True,
+        ),
+    ):
+        with pytest.raises(ServiceValidationError) as error:
+            await send
+        assert error.value.translation_key == key
     assert not simulator.messages
 
 
