@@ -60,6 +60,8 @@ EXIT_REJECTED = 7  # the API refused at least one recipient
 EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: fix the configuration, restarting will not help
 DEFAULT_CONFIG = os.environ.get("CLICKATELL_RELAY_CONFIG", DEFAULT_CONFIG_PATH)
 
+_LOGGER = logging.getLogger(__name__)
+
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
@@ -312,6 +314,8 @@ async def _run(args: argparse.Namespace) -> int:
         stream=sys.stdout,
         force=True,
     )
+    for warning in config.warnings:
+        _LOGGER.warning("%s", warning)
     return await run_relay(config)
 
 
@@ -321,6 +325,8 @@ async def _check_config(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)  # noqa: T201
         return EXIT_CONFIG
+    for warning in config.warnings:
+        print(warning, file=sys.stderr)  # noqa: T201
     if args.show:
         print(json.dumps(config.redacted(), indent=2, default=str))  # noqa: T201
     print(  # noqa: T201

@@ -7,6 +7,7 @@ problems, reporting every problem of that stage with its `file:line`.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -35,8 +36,9 @@ from .model import (
     TlsConfig,
 )
 from .problems import Checker, ConfigError, Problem
+from .risks import warn_of_risks, written_secrets
 from .schema import RELAY_SCHEMA
-from .secret_sources import expand_env, read_secrets, require_credentials
+from .secret_sources import expand_env, open_to_others, read_secrets, require_credentials
 from .yaml_positions import HomeAssistantTagError, MarkedDict, Position, load_marked_yaml
 
 if TYPE_CHECKING:
@@ -62,15 +64,24 @@ def load_config(
         raise ConfigError(
             [Problem(f"cannot read the configuration: {error}", None, source)]
         ) from None
-    return parse_config(text, source, environ)
+    return parse_config(text, source, environ, file_mode=open_to_others(Path(path)))
 
 
 def parse_config(
-    text: str, source: str = "<string>", environ: Mapping[str, str] | None = None
+    text: str,
+    source: str = "<string>",
+    environ: Mapping[str, str] | None = None,
+    *,
+    file_mode: int | None = None,
 ) -> RelayConfig:
-    """Check configuration text; raise ConfigError naming `source:line` for every problem."""
+    """Check configuration text; raise ConfigError naming `source:line` for every problem.
+
+    `file_mode`: the permissions of the file the text came from, when others
+    may read it (a secret written in it is then a warning).
+    """
     environ = os.environ if environ is None else environ
     document = _read_document(text, source)
+    written = written_secrets(document)
     checker = Checker(document, source)
     expand_env(document, (), checker, environ)
     checker.raise_if_any()
@@ -85,7 +96,9 @@ def parse_config(
         checker.raise_if_any()
         raise  # pragma: no cover - MultipleInvalid always holds errors
     base = Path(source).parent if not source.startswith("<") else Path.cwd()
-    return _build(data, checker, base, environ)
+    config = _build(data, checker, base, environ)
+    warn_of_risks(checker, config, written=written, file_mode=file_mode)
+    return replace(config, warnings=tuple(checker.warnings))
 
 
 def _read_document(text: str, source: str) -> MarkedDict:

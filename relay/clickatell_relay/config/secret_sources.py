@@ -95,6 +95,21 @@ def _read_secret_file(
         return
     if not section[key]:
         checker.add((*path, file_key), f"{file_key} is empty")
+    if (mode := open_to_others(secret_path)) is not None:
+        checker.warn(
+            (*path, file_key),
+            f"{'.'.join(path)}.{file_key} {secret_path} can be read by others (mode {mode:04o}); "
+            f"like ssh's keys, keep it 0600: chmod 600 {secret_path}",
+        )
+
+
+def open_to_others(path: Path) -> int | None:
+    """The permission bits of a file its group or others may use (as ssh minds a key), or None."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
 
 
 def require_credentials(api_data: Mapping[str, Any], checker: Checker) -> None:
