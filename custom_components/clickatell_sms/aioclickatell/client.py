@@ -183,6 +183,7 @@ class ClickatellClient:
         options: SendOptions | None = None,
         *,
         retry: RetryPolicy | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> SendResult:
         """Send `text` to every recipient, in as few requests as the batch size allows.
 
@@ -190,7 +191,8 @@ class ClickatellClient:
         anything is sent. If a later request fails after earlier ones were
         accepted, the error's `partial_result` holds what went out. `retry`
         replaces the client's policy for this call (each request is retried
-        on its own).
+        on its own). `progress(done, total)` is called after each request
+        with the recipients answered so far.
         """
         numbers = normalize_numbers(list(recipients), self.default_region)
         if not numbers:
@@ -213,6 +215,8 @@ class ClickatellClient:
                     )
                 raise
             requests += 1
+            if progress is not None:
+                progress(len(results), len(numbers))
         return SendResult(
             messages=tuple(results),
             plan=plan,
