@@ -48,7 +48,7 @@ def warn_of_risks(
                 f"secrets.env, or {key}_file, or chmod 600 {checker.source}",
             )
     mqtt = config.mqtt
-    if mqtt.password and not mqtt.tls.enabled and not _is_loopback(mqtt.host):
+    if mqtt.password and not mqtt.tls.enabled and not is_loopback(mqtt.host):
         checker.warn(
             ("mqtt", "password"),
             f"mqtt.password travels unencrypted to {mqtt.host}: enable mqtt.tls",
@@ -60,7 +60,7 @@ def warn_of_risks(
             "so anyone on the way can pose as the broker",
         )
     base_url = URL(config.clickatell.base_url or "https://api.clickatell.com")
-    if base_url.scheme == "http" and not _is_loopback(base_url.host or ""):
+    if base_url.scheme == "http" and not is_loopback(base_url.host or ""):
         checker.warn(
             ("clickatell", "base_url"),
             f"clickatell.base_url is plain http to {base_url.host}: "
@@ -73,7 +73,8 @@ def warn_of_risks(
         )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine (a name other than localhost is not)."""
     try:
         return host == "localhost" or ip_address(host).is_loopback
     except ValueError:
