@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +247,72 @@ def test_the_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert "rejected 122" in captured.out
     assert "not_utf8" in captured.out
     assert "demo-api-key" not in captured.out + captured.err
+
+
+def test_init_writes_the_guide_s_files_and_keeps_what_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    etc, units = tmp_path / "etc" / "clickatell-relay", tmp_path / "units"
+    init = ["init", "--config-dir", str(etc), "--unit-dir", str(units)]
+    assert main(init) == 0
+    config, secrets, unit = (
+        etc / "relay.yaml",
+        etc / "secrets.env",
+        units / "clickatell-relay.service",
+    )
+    modes = [stat.S_IMODE(path.stat().st_mode) for path in (config, secrets, unit)]
+    assert modes == [0o644, 0o600, 0o644]
+    example = files("clickatell_relay") / "install" / "relay.example.yaml"
+    assert config.read_text(encoding="utf-8") == example.read_text(encoding="utf-8")
+    command = Path(sys.executable).parent / "clickatell-relay"
+    assert f"\nExecStart={command} run --config {config}\n" in unit.read_text(encoding="utf-8")
+    assert f"\nEnvironmentFile=-{secrets}\n" in unit.read_text(encoding="utf-8")
+    assert "/opt/" not in unit.read_text(encoding="utf-8")
+    assert f"{command} check-config --config {config} --env-file {secrets}" in (
+        capsys.readouterr().out
+    )
+
+    config.write_text("mine\n", encoding="utf-8")
+    secrets.chmod(0o644)
+    assert main(init) == 0
+    assert f"kept {config} (it exists; --force overwrites it)" in capsys.readouterr().out
+    assert config.read_text(encoding="utf-8") == "mine\n"
+    assert main([*init, "--force"]) == 0
+    assert config.read_text(encoding="utf-8") == example.read_text(encoding="utf-8")
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+
+
+def test_an_env_file_is_read_as_systemd_reads_it(
+    make_config: ConfigFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("CLICKATELL_API_KEY", raising=False)  # restored after the test
+    monkeypatch.delenv("ROUTE_TOPIC", raising=False)
+    path = make_config.write(
+        clickatell={"api_key": "${CLICKATELL_API_KEY}"},
+        routes=[{"name": "a", "topic": "${ROUTE_TOPIC}", "recipients": ["alice"]}],
+    )
+    env_file = tmp_path / "secrets.env"
+    env_file.write_text(
+        "# the unit's\n; also a comment\n\nCLICKATELL_API_KEY='a key with spaces'\n"
+        'ROUTE_TOPIC = "alerts/#"\n',
+        encoding="utf-8",
+    )
+    env_file.chmod(0o600)
+    check = ["check-config", "--config", str(path), "--env-file", str(env_file)]
+    assert main(check) == 0
+    assert "OK: 1 route(s)" in capsys.readouterr().out
+    assert os.environ["CLICKATELL_API_KEY"] == "a key with spaces"
+    assert os.environ["ROUTE_TOPIC"] == "alerts/#"
+
+    env_file.write_text("GOOD=1\nexport BAD=2\nNO_EQUALS\n'unclosed=x\n", encoding="utf-8")
+    assert main(check) == EXIT_CONFIG
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "not NAME=value" in line] == [
+        f"{env_file}:{line}: not NAME=value (a value may be quoted whole)" for line in (2, 3, 4)
+    ]
+    env_file.unlink()
+    assert main(check) == EXIT_CONFIG
+    assert "cannot read the environment file" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from aioclickatell import (
     ApiFlavour,
@@ -39,8 +39,11 @@ from .sources import apply_env_file, secret
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Awaitable, Callable
 
     from aioclickatell import SendResult
+
+_T = TypeVar("_T")
 
 
 # Commands for what not every Clickatell API can do.
@@ -204,13 +207,18 @@ def _partial(args: argparse.Namespace, error: ClickatellError, partial: SendResu
     )
 
 
-async def balance(args: argparse.Namespace) -> int:
-    """The account's credit."""
+async def _call(args: argparse.Namespace, call: Callable[[ClickatellClient], Awaitable[_T]]) -> _T:
+    """One call through a client made for the command, its error explained."""
     try:
         async with client_from_args(args) as client:
-            result = await client.balance()
+            return await call(client)
     except ClickatellError as error:
         raise explained(error, args) from None
+
+
+async def balance(args: argparse.Namespace) -> int:
+    """The account's credit."""
+    result = await _call(args, lambda client: client.balance())
     currency = f" {result.currency}" if result.currency else " credits"
     _print(
         args,
@@ -222,11 +230,7 @@ async def balance(args: argparse.Namespace) -> int:
 
 async def coverage(args: argparse.Namespace) -> int:
     """Whether a number can be reached (exit 7 when not)."""
-    try:
-        async with client_from_args(args) as client:
-            result = await client.coverage(args.number)
-    except ClickatellError as error:
-        raise explained(error, args) from None
+    result = await _call(args, lambda client: client.coverage(args.number))
     charge = "" if result.minimum_charge is None else f", minimum charge {result.minimum_charge:g}"
     routable = "routable" if result.routable else "not routable"
     _print(
@@ -243,11 +247,7 @@ async def coverage(args: argparse.Namespace) -> int:
 
 async def stop(args: argparse.Namespace) -> int:
     """Stop a scheduled message (exit 1 when it could not be stopped)."""
-    try:
-        async with client_from_args(args) as client:
-            result = await client.stop(args.message_id)
-    except ClickatellError as error:
-        raise explained(error, args) from None
+    result = await _call(args, lambda client: client.stop(args.message_id))
     _print(
         args,
         {
