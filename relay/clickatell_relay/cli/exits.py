@@ -39,6 +39,7 @@ class Exit(IntEnum):
     CONNECTION = 9  # no answer; for a send, the request may have been accepted
     BAD_ANSWER = 10  # an answer the client cannot read
     PARTIAL_SEND = 11  # some requests of a send were accepted, then one failed
+    LOCKED = 75  # sysexits.h EX_TEMPFAIL: another relay runs on this queue (`run`)
     CONFIG = 78  # sysexits.h EX_CONFIG: restarting will not help (the unit does not)
     INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT
 
