@@ -283,29 +283,27 @@ def test_init_writes_the_guide_s_files_and_keeps_what_exists(
 
 
 def test_an_env_file_is_read_as_systemd_reads_it(
-    make_config: ConfigFactory,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    make_config: ConfigFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("CLICKATELL_API_KEY", raising=False)  # restored after the test
-    monkeypatch.delenv("ROUTE_TOPIC", raising=False)
     path = make_config.write(
         clickatell={"api_key": "${CLICKATELL_API_KEY}"},
+        contacts={"alice": "${ALICE}"},
         routes=[{"name": "a", "topic": "${ROUTE_TOPIC}", "recipients": ["alice"]}],
     )
     env_file = tmp_path / "secrets.env"
     env_file.write_text(
-        "# the unit's\n; also a comment\n\nCLICKATELL_API_KEY='a key with spaces'\n"
+        "# the unit's\n; also a comment\n\nCLICKATELL_API_KEY=k\n"
+        "ALICE='+27 99 900 001'\n"
         'ROUTE_TOPIC = "alerts/#"\n',
         encoding="utf-8",
     )
     env_file.chmod(0o600)
     check = ["check-config", "--config", str(path), "--env-file", str(env_file)]
-    assert main(check) == 0
-    assert "OK: 1 route(s)" in capsys.readouterr().out
-    assert os.environ["CLICKATELL_API_KEY"] == "a key with spaces"
-    assert os.environ["ROUTE_TOPIC"] == "alerts/#"
+    assert main([*check, "--show"]) == 0
+    shown = json.loads(capsys.readouterr().out.split(f"\n{path}: OK")[0])
+    assert shown["contacts"]["alice"] == ALICE
+    assert shown["routes"][0]["topic"] == "alerts/#"
+    assert "CLICKATELL_API_KEY" not in os.environ  # the command's, not the process's
 
     env_file.write_text("GOOD=1\nexport BAD=2\nNO_EQUALS\n'unclosed=x\n", encoding="utf-8")
     assert main(check) == EXIT_CONFIG

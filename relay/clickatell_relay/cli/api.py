@@ -35,11 +35,11 @@ from aioclickatell import (
 from aioclickatell.flavours import Credentials, flavour_for
 
 from .exits import CommandError, Exit, exit_status
-from .sources import apply_env_file, secret
+from .sources import environment, secret
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     from aioclickatell import SendResult
 
@@ -54,21 +54,21 @@ def _operations(api: ApiFlavour) -> frozenset[Operation]:
     return flavour_for(api, Credentials()).operations
 
 
-def _api(args: argparse.Namespace) -> ApiFlavour:
-    return ApiFlavour(args.api or os.environ.get("CLICKATELL_API") or ApiFlavour.PLATFORM)
+def _api(args: argparse.Namespace, environ: Mapping[str, str]) -> ApiFlavour:
+    return ApiFlavour(args.api or environ.get("CLICKATELL_API") or ApiFlavour.PLATFORM)
 
 
 def client_from_args(args: argparse.Namespace, **extra: Any) -> ClickatellClient:  # noqa: ANN401
     """A client configured from the command line, `--env-file` and the environment."""
-    for warning in apply_env_file(args):
+    environ, warnings = environment(args)
+    for warning in warnings:
         print(warning, file=sys.stderr)  # noqa: T201
-    environ = os.environ
     return ClickatellClient(
-        api=_api(args),
-        api_key=secret(args, "api_key", "CLICKATELL_API_KEY"),
+        api=_api(args, environ),
+        api_key=secret(args, "api_key", "CLICKATELL_API_KEY", environ),
         username=args.username or environ.get("CLICKATELL_USERNAME"),
-        password=secret(args, "password", "CLICKATELL_PASSWORD"),
-        api_id=secret(args, "api_id", "CLICKATELL_API_ID"),
+        password=secret(args, "password", "CLICKATELL_PASSWORD", environ),
+        api_id=secret(args, "api_id", "CLICKATELL_API_ID", environ),
         base_url=args.base_url or environ.get("CLICKATELL_BASE_URL"),
         content_format=ContentFormat(args.format),
         platform_endpoint=PlatformEndpoint(args.platform_endpoint),
@@ -102,7 +102,7 @@ def explained(error: ClickatellError, args: argparse.Namespace) -> CommandError:
     if isinstance(error, ClickatellUnsupportedError) and args.command in _NOT_EVERYWHERE:
         operation = Operation(args.command)
         having = [api for api in ApiFlavour if operation in _operations(api)]
-        if _api(args) not in having:
+        if _api(args, os.environ) not in having:
             apis = " or ".join(f"--api {api.value}" for api in having)
             hints.append(f"{apis} can {operation.value}, with that API's credentials")
     if (

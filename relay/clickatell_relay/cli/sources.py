@@ -2,8 +2,9 @@
 
 `--env-file` reads the same file as the unit's `EnvironmentFile=`, so that an
 admin command sees what the service sees; its variables win over the shell's,
-as systemd's file wins over `Environment=`. Secrets are best given in the
-environment or in files: an option's value can be read by every user (`ps`).
+as systemd's file wins over `Environment=` (the process's own environment is
+left as it is). Secrets are best given in the environment or in files: an
+option's value can be read by every user (`ps`).
 """
 
 from __future__ import annotations
@@ -25,19 +26,22 @@ from .exits import CommandError, Exit
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Mapping
 
     from clickatell_relay.config import Problem, RelayConfig
 
 DEFAULT_CONFIG = os.environ.get("CLICKATELL_RELAY_CONFIG", DEFAULT_CONFIG_PATH)
 
 
-def apply_env_file(args: argparse.Namespace) -> list[Problem]:
-    """Put `--env-file`'s variables into the environment; the warnings about the file."""
+def environment(args: argparse.Namespace) -> tuple[Mapping[str, str], list[Problem]]:
+    """The environment a command sees, `--env-file`'s variables over the process's.
+
+    And the warnings about the file. Raises ConfigError.
+    """
     if args.env_file is None:
-        return []
+        return os.environ, []
     variables, warnings = read_env_file(Path(args.env_file))
-    os.environ.update(variables)
-    return warnings
+    return {**os.environ, **variables}, warnings
 
 
 def relay_config(args: argparse.Namespace, *, secrets: bool = True) -> RelayConfig:
@@ -45,12 +49,14 @@ def relay_config(args: argparse.Namespace, *, secrets: bool = True) -> RelayConf
 
     Its warnings include those about `--env-file`. Raises ConfigError.
     """
-    env_warnings = apply_env_file(args)
-    config = load_config(args.config, secrets=secrets)
+    environ, env_warnings = environment(args)
+    config = load_config(args.config, environ, secrets=secrets)
     return replace(config, warnings=(*env_warnings, *config.warnings))
 
 
-def secret(args: argparse.Namespace, name: str, variable: str) -> str | None:
+def secret(
+    args: argparse.Namespace, name: str, variable: str, environ: Mapping[str, str]
+) -> str | None:
     """A secret from `--<name>`, `--<name>-file` or the environment, in that order."""
     option = "--" + name.replace("_", "-")
     given: str | None = getattr(args, name)
@@ -63,7 +69,7 @@ def secret(args: argparse.Namespace, name: str, variable: str) -> str | None:
         return given
     filename: str | None = getattr(args, f"{name}_file")
     if filename is None:
-        return os.environ.get(variable) or None
+        return environ.get(variable) or None
     path = Path(filename)
     try:
         value = path.read_text(encoding="utf-8").strip()
