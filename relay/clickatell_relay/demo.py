@@ -35,7 +35,7 @@ EVERYONE: Final = [f"27999{index:05d}" for index in range(100, 350)]
 OPTED_OUT: Final = "2799999122"
 
 DEMO_CONFIG: Final = """\
-# The demo's embedded configuration (see relay/relay.example.yaml for every key).
+# The demo's configuration (every key: relay/clickatell_relay/install/relay.example.yaml).
 mqtt:
   host: 127.0.0.1
   port: {port}

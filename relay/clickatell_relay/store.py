@@ -744,11 +744,18 @@ class Store:
                     "UPDATE dead_letters SET published = 1 WHERE id = ?", [(i,) for i in ids]
                 )
 
-    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        """The newest dead letters."""
-        rows = self._db.execute(
-            "SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
+    def dead_letters(self, limit: int = 100, ids: Sequence[int] | None = None) -> list[DeadLetter]:
+        """The newest dead letters, or those of `ids` that exist."""
+        if ids is None:
+            rows = self._db.execute(
+                "SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM dead_letters WHERE id IN (SELECT value FROM json_each(?))"
+                " ORDER BY id DESC",
+                (json.dumps(list(ids)),),
+            ).fetchall()
         return [_dead_letter(row) for row in rows]
 
     def retry_dead(self, ids: Sequence[int] | None = None) -> int:
@@ -774,11 +781,22 @@ class Store:
             db.executemany("DELETE FROM dead_letters WHERE id = ?", [(row[0],) for row in rows])
         return len(rows)
 
-    def purge_dead(self) -> int:
-        """Forget every dead letter and every dead SMS."""
+    def purge_dead(self, ids: Sequence[int] | None = None) -> int:
+        """Forget dead letters and their dead SMS: those of `ids`, or every one when None."""
         with self._transaction(durable=False) as db:
-            count = db.execute("DELETE FROM dead_letters").rowcount
-            db.execute("DELETE FROM sms WHERE state = 'dead'")
+            if ids is None:
+                count = db.execute("DELETE FROM dead_letters").rowcount
+                db.execute("DELETE FROM sms WHERE state = 'dead'")
+                return int(count)
+            named = json.dumps(list(ids))
+            db.execute(
+                "DELETE FROM sms WHERE state = 'dead' AND id IN (SELECT sms_id FROM dead_letters"
+                " WHERE id IN (SELECT value FROM json_each(?)))",
+                (named,),
+            )
+            count = db.execute(
+                "DELETE FROM dead_letters WHERE id IN (SELECT value FROM json_each(?))", (named,)
+            ).rowcount
         return int(count)
 
     # Upkeep and inspection -------------------------------------------------------------------

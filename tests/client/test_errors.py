@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
+from urllib.parse import quote, quote_plus
 
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from aioclickatell import (
     ApiFlavour,
@@ -383,3 +386,51 @@ async def test_deeply_nested_xml_is_an_invalid_response(
             await xml.balance()
         with pytest.raises(ClickatellInvalidResponseError):
             await xml.send(GOOD, "Hi")
+
+
+# A password with characters a URL must encode, as an HTTP API account may have.
+AWKWARD_PASSWORD = "p@ss w/rd&x=ü+"
+
+
+@pytest.fixture
+async def garbage_server() -> AsyncIterator[str]:
+    """A server that answers every request with a line that is not HTTP."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(b"garbage\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("method", [HttpMethod.GET, HttpMethod.POST])
+async def test_an_encoded_password_is_redacted_too(garbage_server: str, method: HttpMethod) -> None:
+    # aiohttp's error for a broken answer holds the URL, the HTTP API's password
+    # in its query string, URL-encoded.
+    client = ClickatellClient(
+        api=ApiFlavour.HTTP,
+        username="u",
+        password=AWKWARD_PASSWORD,
+        api_id=API_ID,
+        base_url=f"http://proxy-user:proxy-pw@{garbage_server}",
+        http_method=method,
+    )
+    async with client:
+        with pytest.raises(ClickatellConnectionError) as caught:
+            await client.balance()
+    text = f"{caught.value} {caught.value!r} {client!r}"
+    for shown in (
+        AWKWARD_PASSWORD,
+        quote(AWKWARD_PASSWORD, safe=""),
+        quote_plus(AWKWARD_PASSWORD),
+        URL.build(query={"p": AWKWARD_PASSWORD}).raw_query_string[2:],
+        "proxy-pw",
+        API_ID,
+    ):
+        assert shown not in text
+    assert "proxy-user" in repr(client)

@@ -440,3 +440,13 @@ async def test_a_delivered_message_cannot_be_stopped(make_client: ClientFactory)
     stopped = await client.stop(str(result.messages[0].api_message_id))
     assert not stopped.stopped
     assert stopped.status == "004"
+
+
+async def test_progress_is_told_after_each_request(
+    simulator: Simulator, make_client: ClientFactory
+) -> None:
+    seen: list[tuple[int, int]] = []
+    numbers = [f"2799900{index:03d}" for index in range(5)]
+    client = make_client(SETUPS[0], max_batch_size=2)
+    await client.send(numbers, "Hi", progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(2, 5), (4, 5), (5, 5)]

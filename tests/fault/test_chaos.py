@@ -159,6 +159,7 @@ def relay_config(tmp_path: Path, broker: LocalBroker, simulator: Simulator) -> d
             "backoff_max": 0.5,
             "poll_interval": 0.2,
             "balance_check_interval": 30,
+            "per_recipient_per_hour": None,  # 2000 alerts to the same three people
         },
         "status": {"interval": 5, "discovery": False},
         "contacts": {f"person{index}": number for index, number in enumerate(RECIPIENTS)},

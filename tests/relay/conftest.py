@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import json
 import os
+import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +32,12 @@ from clickatell_relay.simulator import Account, Simulator
 
 API_KEY = "relay-test-key-Zx81"
 REPO = Path(__file__).resolve().parents[2]
+GUIDE = REPO / "relay" / "README.md"
+# What the wheel is built from: the project's metadata and the two packages.
+WHEEL_SOURCES = {
+    "aioclickatell": REPO / "custom_components" / "clickatell_sms" / "aioclickatell",
+    "clickatell_relay": REPO / "relay" / "clickatell_relay",
+}
 
 # Numbers in Clickatell's test range (the simulator accepts them).
 ALICE = "2799900001"
@@ -58,6 +67,36 @@ async def until_async(
             return
         await asyncio.sleep(step)
     assert await condition(), f"condition not met within {seconds}s"
+
+
+def install_guide() -> str:
+    """The install guide's section of relay/README.md."""
+    text = GUIDE.read_text(encoding="utf-8")
+    return text.split("\n## Install on a Raspberry Pi", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.fixture(scope="session")
+def relay_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The relay's wheel, built once by the install guide's step 1, from a clean copy.
+
+    A copy: setuptools reuses a checkout's build/ folder, which can hide a file
+    missing from the configuration.
+    """
+    match = re.search(r"^1\. Build the wheel[^`]*`([^`]+)`", install_guide(), re.MULTILINE)
+    assert match, "the install guide's step 1 names no command"
+    command = shlex.split(match.group(1))
+    assert command[0] == "python3"
+    project = tmp_path_factory.mktemp("project")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, project / name)
+    for source in WHEEL_SOURCES.values():
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(source, project / source.relative_to(REPO), ignore=ignore)
+    subprocess.run(  # noqa: S603 - our own interpreter, the guide's arguments
+        [sys.executable, *command[1:], "--quiet"], check=True, capture_output=True, cwd=project
+    )
+    (wheel,) = (project / "dist").glob("clickatell_relay-*.whl")
+    return wheel
 
 
 @pytest.fixture
@@ -124,6 +163,9 @@ class ConfigFactory:
                 "backoff_max": 0.4,
                 "poll_interval": 0.2,
                 "balance_check_interval": 0.5,
+                # Tests send dozens of alerts to the same two people; the shipped
+                # cap (10 an hour) has tests of its own.
+                "per_recipient_per_hour": None,
             },
             "status": {"interval": 1},
             "contacts": {"alice": ALICE, "bob": BOB, "carol": CAROL},

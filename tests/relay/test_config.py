@@ -19,6 +19,7 @@ from clickatell_relay.config import (
 
 from .conftest import REPO
 
+EXAMPLE = REPO / "relay" / "clickatell_relay" / "install" / "relay.example.yaml"
 MINIMAL = """\
 clickatell:
   api_key: k
@@ -30,7 +31,9 @@ routes:
 
 def test_the_example_config_is_valid_and_documents_every_key() -> None:
     environ = {"CLICKATELL_API_KEY": "key-from-env", "RELAY_MQTT_PASSWORD": "mqtt-secret"}
-    config = load_config(REPO / "relay" / "relay.example.yaml", environ=environ)
+    config = load_config(
+        REPO / "relay" / "clickatell_relay" / "install" / "relay.example.yaml", environ=environ
+    )
     assert config.clickatell.api_key == "key-from-env"
     assert config.mqtt.password == "mqtt-secret"
     assert [route.name for route in config.routes] == ["critical", "building", "disks"]
@@ -40,7 +43,9 @@ def test_the_example_config_is_valid_and_documents_every_key() -> None:
     assert config.contacts["alice"] == "27830000001"
     assert config.groups["oncall"] == ("27830000001", "27830000002")
     assert "27830000010" in config.allowlist
-    example = (REPO / "relay" / "relay.example.yaml").read_text(encoding="utf-8")
+    example = (REPO / "relay" / "clickatell_relay" / "install" / "relay.example.yaml").read_text(
+        encoding="utf-8"
+    )
     for section, values in config.redacted().items():
         if isinstance(values, dict) and section not in {"contacts", "groups"}:
             for key in values:

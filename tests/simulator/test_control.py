@@ -10,7 +10,7 @@ import pytest
 
 from clickatell_relay.simulator import Account, Simulator, flavour_of, run_forever
 
-from .conftest import API_KEY, dumps, http_credentials, platform_headers, rest_headers
+from .conftest import API_KEY, PASSWORD, dumps, http_credentials, platform_headers, rest_headers
 
 
 async def test_requests_are_recorded_exactly(
@@ -251,3 +251,43 @@ async def test_header_lookup_ignores_case(
     assert recorded.header("X-TRACE") == "abc"
     assert recorded.header("x-version") == "1"
     assert recorded.header("X-Missing") is None
+
+
+async def test_the_control_api_never_echoes_a_credential(
+    simulator: Simulator, session: aiohttp.ClientSession
+) -> None:
+    # The simulator may run with a real key taken from the environment.
+    async with session.post(
+        simulator.base_url("rest") + "/message",
+        data=dumps({"text": "Hi", "to": ["2799900001"]}),
+        headers=rest_headers(),
+    ) as response:
+        assert response.status == 202
+    async with session.post(
+        simulator.base_url("http") + "/http/getbalance", data=http_credentials()
+    ) as response:
+        assert response.status == 200
+    async with session.get(
+        simulator.base_url("platform") + "/messages/http/send",
+        params={"apiKey": API_KEY, "to": "2799900001", "content": "Hi"},
+    ) as response:
+        assert response.status == 202
+    shown = ""
+    for resource in ("account", "requests", "messages"):
+        async with session.get(f"{simulator.root_url}/_sim/{resource}") as response:
+            shown += await response.text()
+    async with session.patch(
+        simulator.root_url + "/_sim/account", json={"api_key": "new-key-Rt5"}
+    ) as response:
+        shown += await response.text()
+    for secret in (API_KEY, PASSWORD, "new-key-Rt5"):
+        assert secret not in shown
+    async with session.get(simulator.root_url + "/_sim/account") as response:
+        account = await response.json()
+    assert (account["api_key"], account["password"], account["api_id"]) == ("***",) * 3
+    assert account["username"] == simulator.account.username
+    async with session.get(simulator.root_url + "/_sim/requests") as response:
+        recorded = await response.json()
+    assert recorded[0]["headers"]["Authorization"] == "***"
+    # An ID as short as the API ID is hidden where it is a field, not inside text.
+    assert recorded[1]["body"] == f"user={simulator.account.username}&password=***&api_id=3"

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from ipaddress import ip_address
 from typing import TYPE_CHECKING, Self, TypeVar
+from urllib.parse import quote, quote_plus
 
 import aiohttp
 from yarl import URL
@@ -119,6 +120,9 @@ class ClickatellClient:
             _LOGGER.warning(
                 "Credentials will travel unencrypted to %s; use https", self._base_url.host
             )
+        self._secrets = _written_forms(
+            (*self._credentials.secrets(), self._base_url.password or "")
+        )
         self._request_timeout = request_timeout
         self.retry = retry
         self._session = session
@@ -179,6 +183,7 @@ class ClickatellClient:
         options: SendOptions | None = None,
         *,
         retry: RetryPolicy | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> SendResult:
         """Send `text` to every recipient, in as few requests as the batch size allows.
 
@@ -186,7 +191,8 @@ class ClickatellClient:
         anything is sent. If a later request fails after earlier ones were
         accepted, the error's `partial_result` holds what went out. `retry`
         replaces the client's policy for this call (each request is retried
-        on its own).
+        on its own). `progress(done, total)` is called after each request
+        with the recipients answered so far.
         """
         numbers = normalize_numbers(list(recipients), self.default_region)
         if not numbers:
@@ -209,6 +215,8 @@ class ClickatellClient:
                     )
                 raise
             requests += 1
+            if progress is not None:
+                progress(len(results), len(numbers))
         return SendResult(
             messages=tuple(results),
             plan=plan,
@@ -296,7 +304,7 @@ class ClickatellClient:
     # Transport
 
     def _redact(self, text: str) -> str:
-        for secret in self._credentials.secrets():
+        for secret in self._secrets:
             text = text.replace(secret, _REDACTED)
         return text
 
@@ -417,8 +425,26 @@ class ClickatellClient:
         await self.close()
 
     def __repr__(self) -> str:
-        """Never show the credentials."""
-        return f"ClickatellClient(api={self.api.value!r}, base_url={str(self._base_url)!r})"
+        """Never show the credentials, not even a proxy's in the base URL."""
+        url = self._base_url
+        shown = url.with_password(_REDACTED) if url.password else url
+        return f"ClickatellClient(api={self.api.value!r}, base_url={str(shown)!r})"
+
+
+def _written_forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Each secret as an error message may hold it: as is, and URL-encoded (yarl's, urllib's)."""
+    forms = {
+        form
+        for secret in secrets
+        if secret
+        for form in (
+            secret,
+            quote(secret, safe=""),
+            quote_plus(secret),
+            URL.build(query={"": secret}).raw_query_string[1:],
+        )
+    }
+    return tuple(sorted(forms, key=len, reverse=True))  # longest first: none is half replaced
 
 
 def _check_message_id(api_message_id: str) -> None:

@@ -11,7 +11,8 @@ from environment variables that override the file (see `ENV_OVERRIDES`).
 - `yaml_positions.py`: the YAML loader that keeps every value's position
 - `problems.py`: `Problem`, `ConfigError`, and the checker that places problems
 - `schema.py`: the voluptuous schemas and validators
-- `secret_sources.py`: `${VAR}`, `*_file:` and the environment overrides
+- `secret_sources.py`: `${VAR}`, `*_file:`, the environment overrides, EnvironmentFile syntax
+- `risks.py`: the warnings about settings that work but are risky
 - `directory.py`: contacts, groups and the allowlist
 - `model.py`: the typed result and its redacted view
 """
@@ -32,7 +33,7 @@ from .model import (
     TlsConfig,
 )
 from .problems import ConfigError, Problem
-from .secret_sources import ENV_OVERRIDES
+from .secret_sources import ENV_OVERRIDES, exposure, read_env_file
 from .yaml_positions import Position
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
     "RouteConfig",
     "StatusConfig",
     "TlsConfig",
+    "exposure",
     "load_config",
     "parse_config",
+    "read_env_file",
 ]

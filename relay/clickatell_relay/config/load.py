@@ -7,6 +7,7 @@ problems, reporting every problem of that stage with its `file:line`.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -35,8 +36,15 @@ from .model import (
     TlsConfig,
 )
 from .problems import Checker, ConfigError, Problem
+from .risks import warn_of_risks, written_secrets
 from .schema import RELAY_SCHEMA
-from .secret_sources import expand_env, read_secrets, require_credentials
+from .secret_sources import (
+    drop_secrets,
+    expand_env,
+    open_to_others,
+    read_secrets,
+    require_credentials,
+)
 from .yaml_positions import HomeAssistantTagError, MarkedDict, Position, load_marked_yaml
 
 if TYPE_CHECKING:
@@ -52,9 +60,12 @@ BATCH_CEILINGS: Final = {
 
 
 def load_config(
-    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+    path: str | os.PathLike[str],
+    environ: Mapping[str, str] | None = None,
+    *,
+    secrets: bool = True,
 ) -> RelayConfig:
-    """Read and check a configuration file."""
+    """Read and check a configuration file (see `parse_config` for `secrets`)."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -62,15 +73,31 @@ def load_config(
         raise ConfigError(
             [Problem(f"cannot read the configuration: {error}", None, source)]
         ) from None
-    return parse_config(text, source, environ)
+    return parse_config(
+        text, source, environ, file_mode=open_to_others(Path(path)), secrets=secrets
+    )
 
 
 def parse_config(
-    text: str, source: str = "<string>", environ: Mapping[str, str] | None = None
+    text: str,
+    source: str = "<string>",
+    environ: Mapping[str, str] | None = None,
+    *,
+    file_mode: int | None = None,
+    secrets: bool = True,
 ) -> RelayConfig:
-    """Check configuration text; raise ConfigError naming `source:line` for every problem."""
+    """Check configuration text; raise ConfigError naming `source:line` for every problem.
+
+    `file_mode`: the permissions of the file the text came from, when others
+    may read it (a secret written in it is then a warning). Without `secrets`
+    the credentials are neither read nor required: for commands that talk to
+    neither Clickatell nor the broker, run where only systemd has secrets.env.
+    """
     environ = os.environ if environ is None else environ
     document = _read_document(text, source)
+    written = written_secrets(document)
+    if not secrets:
+        drop_secrets(document)
     checker = Checker(document, source)
     expand_env(document, (), checker, environ)
     checker.raise_if_any()
@@ -85,7 +112,9 @@ def parse_config(
         checker.raise_if_any()
         raise  # pragma: no cover - MultipleInvalid always holds errors
     base = Path(source).parent if not source.startswith("<") else Path.cwd()
-    return _build(data, checker, base, environ)
+    config = _build(data, checker, base, environ, secrets=secrets)
+    warn_of_risks(checker, config, written=written, file_mode=file_mode)
+    return replace(config, warnings=tuple(checker.warnings))
 
 
 def _read_document(text: str, source: str) -> MarkedDict:
@@ -121,12 +150,18 @@ def _read_document(text: str, source: str) -> MarkedDict:
 
 
 def _build(
-    data: dict[str, Any], checker: Checker, base: Path, environ: Mapping[str, str]
+    data: dict[str, Any],
+    checker: Checker,
+    base: Path,
+    environ: Mapping[str, str],
+    *,
+    secrets: bool,
 ) -> RelayConfig:
     mqtt_data: dict[str, Any] = dict(data["mqtt"])
     api_data: dict[str, Any] = dict(data["clickatell"])
-    read_secrets({"clickatell": api_data, "mqtt": mqtt_data}, checker, base, environ)
-    require_credentials(api_data, checker)
+    if secrets:
+        read_secrets({"clickatell": api_data, "mqtt": mqtt_data}, checker, base, environ)
+        require_credentials(api_data, checker)
     _check_connections(mqtt_data, api_data, checker)
     region: str | None = api_data.get("default_region")
     contacts, groups, allowlist = build_directory(data, checker, region)

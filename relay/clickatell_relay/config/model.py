@@ -1,15 +1,22 @@
-"""The checked configuration: frozen dataclasses, and `redacted()`, the one view that is logged."""
+"""The checked configuration: frozen dataclasses, and `redacted()`, the one view that is logged.
+
+The defaults are the shipped ones; `schema.py` fills a key left out with the same value.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from yarl import URL
+
 from aioclickatell import ApiFlavour, SendOptions
 from clickatell_relay.payload import PRIORITY_NAMES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from .problems import Problem
 
 REDACTED: Final = "**REDACTED**"
 SECRET_KEYS: Final = frozenset({"api_key", "password"})
@@ -70,7 +77,7 @@ class ClickatellConfig:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     api_id: str | None = None
-    base_url: str | None = None
+    base_url: str | None = field(default=None, repr=False)  # may hold a proxy's user:password@
     max_batch_size: int = 200
     default_region: str | None = None
     sender: str | None = None
@@ -96,7 +103,10 @@ class LimitsConfig:
     requests_per_second: float = 10.0
     messages_per_second: float = 100.0
     concurrency: int = 2
-    per_recipient_per_hour: int | None = None
+    # Out of the box: a check that flaps every minute would text each person 60
+    # times an hour; a real incident rarely needs more than a few texts an hour
+    # each (a digest route folds the rest). None: no cap.
+    per_recipient_per_hour: int | None = 10
     per_recipient_overflow: str = "dead_letter"  # or "hold"
     daily_credit_budget: float | None = None
     credits_per_part: float = 1.0
@@ -156,10 +166,13 @@ class RelayConfig:
     routes: tuple[RouteConfig, ...] = ()
     log_level: str = "INFO"
     source: str = "<defaults>"
+    # Settings that work but expose a secret or spend without limit (check-config prints them).
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
 
     def redacted(self) -> dict[str, Any]:
         """The configuration as plain data with every secret replaced; safe to log."""
         redacted: dict[str, Any] = _redact(asdict(self))
+        del redacted["warnings"]
         for route, original in zip(redacted["routes"], self.routes, strict=True):
             route["options"] = _redact(original.options.set_options())
         return redacted
@@ -175,4 +188,10 @@ def _redact(data: Any) -> Any:  # noqa: ANN401 - walks any plain data
         return [_redact(item) for item in data]
     if isinstance(data, frozenset | set):
         return sorted(data)
+    if isinstance(data, str) and "@" in data:  # a URL's user:password@, as for a proxy
+        try:
+            url = URL(data)
+        except ValueError:
+            return data
+        return str(url.with_password(REDACTED)) if url.password else data
     return data

@@ -187,7 +187,7 @@ LIMITS_SCHEMA = vol.Schema(
         vol.Optional("requests_per_second", default=10.0): _positive(float),
         vol.Optional("messages_per_second", default=100.0): _positive(float),
         vol.Optional("concurrency", default=2): vol.All(_strict_int, vol.Range(min=1, max=32)),
-        vol.Optional("per_recipient_per_hour"): vol.Any(None, _positive(int)),
+        vol.Optional("per_recipient_per_hour", default=10): vol.Any(None, _positive(int)),
         vol.Optional("per_recipient_overflow", default="dead_letter"): vol.In(
             ["dead_letter", "hold"]
         ),

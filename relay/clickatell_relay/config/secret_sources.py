@@ -9,12 +9,14 @@ systemd credential), and the variables in `ENV_OVERRIDES` win over the file.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from aioclickatell import ApiFlavour
 
-from .yaml_positions import MarkedDict, MarkedList
+from .problems import ConfigError, Problem
+from .yaml_positions import MarkedDict, MarkedList, Position
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,6 +36,7 @@ ENV_OVERRIDES: Final = {
 SECRET_FILES: Final = (("clickatell", "api_key"), ("clickatell", "password"), ("mqtt", "password"))
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def expand_env(
@@ -95,6 +98,27 @@ def _read_secret_file(
         return
     if not section[key]:
         checker.add((*path, file_key), f"{file_key} is empty")
+    if (exposed := exposure(secret_path)) is not None:
+        checker.warn((*path, file_key), f"{'.'.join(path)}.{file_key} {exposed}")
+
+
+def exposure(path: Path) -> str | None:
+    """What to say of a secret file its group or others may read (as ssh says of a key)."""
+    if (mode := open_to_others(path)) is None:
+        return None
+    return (
+        f"{path} can be read by others (mode {mode:04o}); "
+        f"like ssh's keys, keep it 0600: chmod 600 {path}"
+    )
+
+
+def open_to_others(path: Path) -> int | None:
+    """The permission bits of a file its group or others may use (as ssh minds a key), or None."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
 
 
 def require_credentials(api_data: Mapping[str, Any], checker: Checker) -> None:
@@ -110,3 +134,52 @@ def require_credentials(api_data: Mapping[str, Any], checker: Checker) -> None:
             f"clickatell: the {flavour.value} API needs {', '.join(missing)} "
             "(in the file, a *_file, or the environment)",
         )
+
+
+def drop_secrets(document: MarkedDict) -> None:
+    """Forget every secret and where it comes from: for commands that need none (`queue`)."""
+    for section, key in ENV_OVERRIDES:
+        values = document.get(section)
+        if isinstance(values, MarkedDict):
+            values.pop(key, None)
+            values.pop(f"{key}_file", None)
+
+
+def read_env_file(path: Path) -> tuple[dict[str, str], list[Problem]]:
+    """The variables of a systemd EnvironmentFile, and a warning if others may read it.
+
+    The unit's format: `KEY=VALUE` lines, `#` and `;` comments, a value quoted
+    whole in '...' or "..." (shell escapes). A line that is none of these is a
+    problem at its line (systemd would skip it with a warning in its journal).
+    """
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        problem = Problem(f"cannot read the environment file: {error}", None, source)
+        raise ConfigError([problem]) from None
+    variables: dict[str, str] = {}
+    problems: list[Problem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        name, equals, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if value[:1] in {"'", '"'}:
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                words = []
+            value = words[0] if len(words) == 1 else ""
+            equals = equals if len(words) == 1 else ""
+        if not equals or not _ENV_NAME.fullmatch(name):
+            problems.append(
+                Problem("not NAME=value (a value may be quoted whole)", Position(source, number, 1))
+            )
+            continue
+        variables[name] = value
+    if problems:
+        raise ConfigError(problems)
+    exposed = exposure(path)
+    return variables, [] if exposed is None else [Problem(f"warning: {exposed}")]

@@ -274,6 +274,8 @@ class Simulator:
                 status = response.status
             return response
         finally:
+            # The path only: the HTTP API's query holds the password.
+            _LOGGER.debug("%s %s -> %s", request.method, request.path, status or "dropped")
             self._state.requests.append(
                 RecordedRequest(
                     method=request.method,

@@ -1,7 +1,9 @@
 """The control API under /_sim/, for tests and demos that run the simulator elsewhere.
 
 JSON in and out; control requests are neither recorded nor subject to faults
-or the rate limit.
+or the rate limit. No answer shows the account's credentials (the key may be
+a real one, from the environment): they read "***", in recorded requests and
+callbacks too. There is no authentication: keep the simulator on loopback.
 
     GET, DELETE  /_sim/requests    the recorded API requests
     GET          /_sim/messages    the accepted messages, with their timelines
@@ -26,11 +28,13 @@ import json
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote, quote_plus
 
 from aiohttp import web
 from yarl import URL
 
 from .callbacks import LEGACY_METHODS, MO_FORMATS
+from .state import HIDDEN
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -45,6 +49,7 @@ _FAULT_ARGUMENTS: Final = frozenset({"kind", "count", "delay", "retry_after", "f
 _DELAYS: Final = ("gateway_delay", "delivery_delay", "callback_timeout")
 _RETRIES: Final = ("callback_retry_delays", "mo_retry_delays")
 _INBOUND: Final = frozenset({"from", "to", "text", "keyword", "related_message_id"})
+_SHORTEST_HIDDEN: Final = 6
 
 
 class ControlError(Exception):
@@ -66,8 +71,14 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
 
 
 async def get_requests(sim: Simulator, _: web.Request) -> web.Response:
-    """The recorded API requests, oldest first."""
-    return web.json_response([recorded.to_json() for recorded in sim.requests])
+    """The recorded API requests, oldest first; the Authorization header hidden."""
+    shown = [recorded.to_json() for recorded in sim.requests]
+    for recorded in shown:
+        recorded["headers"] = {
+            name: HIDDEN if name.lower() == "authorization" else value
+            for name, value in recorded["headers"].items()
+        }
+    return web.json_response(shown)
 
 
 async def delete_requests(sim: Simulator, _: web.Request) -> web.Response:
@@ -264,6 +275,27 @@ async def handle(sim: Simulator, request: web.Request) -> web.Response:
         response.headers["Allow"] = ", ".join(methods)
         return response
     try:
-        return await handler(sim, request)
+        response = await handler(sim, request)
     except ControlError as error:
         return _problem(400, str(error))
+    return _without_credentials(sim, response)
+
+
+def _without_credentials(sim: Simulator, response: web.Response) -> web.Response:
+    """Hide the account's key and password wherever a request or callback recorded them.
+
+    The HTTP API's sit in queries and forms, the Platform's key in a query and
+    in reply callbacks; they appear as sent (URL-encoded) or as given. A
+    credential shorter than `_SHORTEST_HIDDEN` is hidden only where it is a
+    field of its own (the account, the Authorization header): replacing it in
+    text would mangle everything else.
+    """
+    if response.text is None:
+        return response
+    text = response.text
+    for secret in (sim.account.api_key, sim.account.password):
+        if len(secret) >= _SHORTEST_HIDDEN:
+            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                text = text.replace(json.dumps(form)[1:-1], HIDDEN)
+    response.text = text
+    return response

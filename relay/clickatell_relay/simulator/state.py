@@ -15,6 +15,7 @@ from yarl import URL
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+HIDDEN: Final = "***"  # what the control API shows for a credential
 FLAVOURS: Final = frozenset({"rest", "platform", "http"})
 CENT: Final = Decimal("0.01")
 
@@ -80,12 +81,15 @@ class Account:
     mo_format: str = "one_api"  # get or post (legacy), one_api or messages (Platform)
 
     def to_json(self) -> dict[str, Any]:
-        """The account for the control API; the balance exact, URL passwords hidden."""
+        """The account for the control API; the balance exact, credentials and URL passwords hidden.
+
+        The key may be a real one, taken from the environment: never echo it.
+        """
         return {
-            "api_key": self.api_key,
+            "api_key": HIDDEN if self.api_key else "",
             "username": self.username,
-            "password": self.password,
-            "api_id": self.api_id,
+            "password": HIDDEN if self.password else "",
+            "api_id": HIDDEN if self.api_id else "",
             "balance": str(self.balance),
             "currency": self.currency,
             "ip_lockdown": self.ip_lockdown,
@@ -97,11 +101,11 @@ class Account:
 
 
 def shown_url(url: str | None) -> str | None:
-    """A URL as it may be shown: its password, if any, replaced by ***."""
+    """A URL as it may be shown: its password, if any, hidden."""
     if url is None:
         return None
     parsed = URL(url)
-    return str(parsed.with_password("***")) if parsed.password else url
+    return str(parsed.with_password(HIDDEN)) if parsed.password else url
 
 
 @dataclass(kw_only=True)
