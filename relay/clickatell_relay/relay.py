@@ -6,7 +6,9 @@
 `mqtt` (the connection supervisor: connect, subscribe, announce, receive;
 on a broker error back off, capped exponential with jitter, reset after a
 successful connect) and `dispatch` (the queue to the API, which goes on
-while the broker is away). On stop: no new burst is taken, the burst being
+while the broker is away). Nothing either task raises ends the process: an
+error nobody expected (a full card, a locked queue file, a bug) is logged
+with its traceback and the task starts again after a backoff. On stop: no new burst is taken, the burst being
 committed is committed and acknowledged, the requests in flight finish (or
 stay queued), `offline` is published and the pending acks are flushed before
 a clean DISCONNECT, each step with a timeout.
@@ -20,11 +22,17 @@ import json
 import logging
 import signal
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aioclickatell import ClickatellClient, SendOptions
 
-from .dispatch import Backoff, Dispatcher, digest_group_key, new_client_message_id
+from .dispatch import (
+    ERROR_DETAIL_LIMIT,
+    Backoff,
+    Dispatcher,
+    digest_group_key,
+    new_client_message_id,
+)
 from .mqtt import IncomingMessage, MqttConnection, MqttError, Will
 from .payload import Alert, Reason, Rejection, parse_payload
 from .routing import Router
@@ -32,7 +40,7 @@ from .status import OFFLINE, ONLINE, Health, discovery_messages, status_payload
 from .store import NewDeadLetter, NewDigestItem, NewSms, Receipt, Store, receipt_digest
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     import aiohttp
 
@@ -42,6 +50,7 @@ _LOGGER = logging.getLogger(__name__)
 STATUS_MIN_INTERVAL: Final = 1.0
 DEAD_LETTER_POLL: Final = 5.0
 SHUTDOWN_TIMEOUT: Final = 10.0
+T = TypeVar("T", bound=BaseException)
 
 
 def build_client(
@@ -118,13 +127,61 @@ class Relay:
                 stats.queue_depth,
                 stats.digest_waiting,
             )
+        mqtt, limits = config.mqtt, config.limits
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self.dispatcher.run(stop), name="dispatch")
-                group.create_task(self._supervise(stop), name="mqtt")
+                group.create_task(
+                    self._keep_running(
+                        "dispatch",
+                        self.dispatcher.run,
+                        stop,
+                        Backoff(limits.backoff_initial, limits.backoff_max),
+                    ),
+                    name="dispatch",
+                )
+                group.create_task(
+                    self._keep_running(
+                        "mqtt",
+                        self._supervise,
+                        stop,
+                        Backoff(mqtt.reconnect_min_delay, mqtt.reconnect_max_delay),
+                    ),
+                    name="mqtt",
+                )
         finally:
             await self.client.close()
             await self.store.call(self.store.close)
+
+    async def _keep_running(
+        self,
+        name: str,
+        task: Callable[[asyncio.Event], Awaitable[None]],
+        stop: asyncio.Event,
+        backoff: Backoff,
+    ) -> None:
+        """Run `task` until `stop`; whatever it raises is logged and the task starts again.
+
+        No exception from the client, the store or MQTT may end the process: a
+        fault the code does not expect (a full card, a locked queue file, a bug)
+        is logged with its traceback, and the task is started again after a
+        backoff, which starts afresh once the task has run for its maximum.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            try:
+                await task(stop)
+            except Exception as error:  # the one place that takes them all
+                if loop.time() - started > backoff.maximum:
+                    backoff.reset()
+                delay = backoff.next()
+                _LOGGER.exception("The %s task failed; restarting it in %.1fs", name, delay)
+                self.health.error(f"{name}: {error!r}"[:ERROR_DETAIL_LIMIT])
+                self._changed()
+                await _wait(stop, delay)
+                if not stop.is_set():
+                    continue
+            return
 
     # MQTT supervisor ------------------------------------------------------------------
 
@@ -152,7 +209,11 @@ class Relay:
             )
             self.connection = connection
             try:
-                await self._session(connection, stop)
+                # A task of its own: on Python 3.11.0-3.11.2 a TaskGroup that aborts
+                # leaves a cancellation request on the task around it, and every
+                # later `asyncio.timeout` there raises CancelledError, not
+                # TimeoutError: the supervisor would end at its next connect.
+                await asyncio.create_task(self._session(connection, stop), name="mqtt-session")
             except MqttError as error:
                 self.health.error(f"broker: {error}")
                 _LOGGER.warning("Broker connection lost: %s", error)
@@ -198,10 +259,18 @@ class Relay:
                 group.create_task(self._receive(connection, stop), name="receive")
                 group.create_task(self._publish_status(connection, stop), name="status")
                 group.create_task(self._publish_dead_letters(connection, stop), name="dead-letters")
-        except* _SessionEnded:
-            pass
-        except* MqttError as errors:
-            raise errors.exceptions[0] from None
+        except ExceptionGroup as errors:
+            # Not `except*`: on Python 3.11.0-3.11.3 (Raspberry Pi OS and Debian 12
+            # ship 3.11.2) a `raise` inside `except*` comes out wrapped in another
+            # ExceptionGroup, and the reconnect loop above would not recognise it.
+            _ended, failed = errors.split(_SessionEnded)
+            if failed is None:
+                return
+            lost, other = failed.split(MqttError)
+            if other is not None:
+                raise other from None  # the supervisor logs it with every traceback
+            assert lost is not None  # noqa: S101 - what is neither ended nor other is lost
+            raise _first(lost) from None
 
     async def _receive(self, connection: MqttConnection, stop: asyncio.Event) -> None:
         queue = self.config.queue
@@ -210,12 +279,16 @@ class Relay:
                 connection.next_burst(queue.receive_linger, queue.max_burst)
             )
             stop_task = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({burst_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-            stop_task.cancel()
-            if not burst_task.done():
+            try:
+                await asyncio.wait({burst_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                # Also when this task is cancelled (a sibling failed): no burst task
+                # may be left behind to fail later with nobody to hear it.
+                stop_task.cancel()
                 burst_task.cancel()  # unacknowledged: the broker keeps those messages
-                with contextlib.suppress(asyncio.CancelledError):
-                    await burst_task
+                if burst_task.done() and not burst_task.cancelled():
+                    burst_task.exception()  # retrieved; `result()` below raises it
+            if burst_task.cancelled():
                 raise _SessionEnded
             # Not interruptible: commit, then ack, whatever happens meanwhile;
             # `_goodbye` waits for it before disconnecting.
@@ -360,6 +433,12 @@ class Relay:
                 continue
             await _wait_any(stop, self._dead_letters_waiting, DEAD_LETTER_POLL)
         raise _SessionEnded
+
+
+def _first(group: BaseExceptionGroup[T]) -> T:
+    """The first leaf exception of a (possibly nested) exception group."""
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _dead(
