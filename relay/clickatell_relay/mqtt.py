@@ -289,20 +289,24 @@ class MqttConnection:
 
     def publish_nowait(
         self, topic: str, payload: str | bytes, *, qos: int = 0, retain: bool = False
-    ) -> int | None:
-        """Queue a publication; its message ID, or None when not connected."""
-        info = self._publish(topic, payload, qos=qos, retain=retain)
-        return None if info is None else info.mid
+    ) -> asyncio.Future[None] | None:
+        """Queue a publication; a future done on its PUBACK (QoS 0: once written).
 
-    def _publish(
-        self, topic: str, payload: str | bytes, *, qos: int, retain: bool
-    ) -> paho.MQTTMessageInfo | None:
+        None when not connected. Nothing waits for the broker here: a broker
+        that answers late (busy with a flood, or frozen) costs no connection;
+        the keepalive is what tells a dead connection from a slow one.
+        """
         if not self.is_connected:
             return None
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return None
-        return info
+        future: asyncio.Future[None] = self._loop.create_future()
+        if info.is_published():
+            future.set_result(None)
+        else:
+            self._publishes[info.mid] = future
+        return future
 
     async def publish(
         self,
@@ -311,24 +315,22 @@ class MqttConnection:
         *,
         qos: int = 1,
         retain: bool = False,
-        timeout: float = 10.0,  # noqa: ASYNC109 - a broker error, not a cancellation
+        timeout: float | None = None,  # noqa: ASYNC109 - a broker error, not a cancellation
     ) -> None:
-        """Publish and, for QoS 1, wait for the broker's PUBACK; raise MqttError otherwise."""
-        info = self._publish(topic, payload, qos=qos, retain=retain)
-        if info is None:
+        """Publish and wait for the broker's PUBACK (QoS 0: until written).
+
+        Raises MqttError when not connected, when the connection is lost first,
+        or after `timeout` seconds if one is given. Without one a slow PUBACK is
+        waited for as long as the connection lives.
+        """
+        future = self.publish_nowait(topic, payload, qos=qos, retain=retain)
+        if future is None:
             raise MqttError("not connected")
-        if qos == 0 or info.is_published():
-            return
-        mid = info.mid
-        future: asyncio.Future[None] = self._loop.create_future()
-        self._publishes[mid] = future
         try:
             async with asyncio.timeout(timeout):
                 await self._until_closed(future)
         except TimeoutError:
             raise MqttError(f"no PUBACK for {topic} in {timeout:g}s") from None
-        finally:
-            self._publishes.pop(mid, None)
 
     async def _until_closed(self, future: asyncio.Future[T]) -> T:
         closed: asyncio.Future[Any] = asyncio.shield(self._closed)
@@ -406,7 +408,7 @@ class MqttConnection:
         _reason_code: ReasonCode,
         _properties: Properties | None,
     ) -> None:
-        future = self._publishes.get(mid)
+        future = self._publishes.pop(mid, None)
         if future is not None and not future.done():
             future.set_result(None)
 

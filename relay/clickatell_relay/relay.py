@@ -8,10 +8,11 @@ on a broker error back off, capped exponential with jitter, reset after a
 successful connect) and `dispatch` (the queue to the API, which goes on
 while the broker is away). Nothing either task raises ends the process: an
 error nobody expected (a full card, a locked queue file, a bug) is logged
-with its traceback and the task starts again after a backoff. On stop: no new burst is taken, the burst being
-committed is committed and acknowledged, the requests in flight finish (or
-stay queued), `offline` is published and the pending acks are flushed before
-a clean DISCONNECT, each step with a timeout.
+with its traceback and the task starts again after a backoff. On stop: no
+new burst is taken, the burst being committed is committed and acknowledged,
+the requests in flight finish (or stay queued), `offline` is published and
+the pending acks are flushed before a clean DISCONNECT, each step with a
+timeout.
 """
 
 from __future__ import annotations
@@ -248,7 +249,9 @@ class Relay:
             await connection.unsubscribe(stale)
         await connection.subscribe(filters, qos=1)
         await self.store.call(self.store.set_meta, "subscriptions", json.dumps(filters))
-        await connection.publish(mqtt.availability_topic, ONLINE, qos=1, retain=True)
+        # Nothing on the session's way waits for a PUBACK: a broker that answers
+        # late is not a broken connection (the keepalive finds those).
+        connection.publish_nowait(mqtt.availability_topic, ONLINE, qos=1, retain=True)
         if self.config.status.discovery:
             for topic, payload in discovery_messages(self.config):
                 connection.publish_nowait(topic, payload, qos=1, retain=True)
@@ -280,15 +283,18 @@ class Relay:
             )
             stop_task = asyncio.ensure_future(stop.wait())
             try:
-                await asyncio.wait({burst_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+                done, _pending = await asyncio.wait(
+                    {burst_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 # Also when this task is cancelled (a sibling failed): no burst task
                 # may be left behind to fail later with nobody to hear it.
                 stop_task.cancel()
-                burst_task.cancel()  # unacknowledged: the broker keeps those messages
-                if burst_task.done() and not burst_task.cancelled():
+                if not burst_task.done():
+                    burst_task.cancel()  # unacknowledged: the broker keeps those messages
+                elif not burst_task.cancelled():
                     burst_task.exception()  # retrieved; `result()` below raises it
-            if burst_task.cancelled():
+            if burst_task not in done:
                 raise _SessionEnded
             # Not interruptible: commit, then ack, whatever happens meanwhile;
             # `_goodbye` waits for it before disconnecting.
@@ -412,11 +418,19 @@ class Relay:
         )
 
     async def _publish_status(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        """Publish the status on change (at most 1/s) and every `status.interval`.
+
+        Never waits for the broker: while the last status is unacknowledged (a
+        flood ahead of it, a broker busy elsewhere) no other is queued behind
+        it, and the next one, up to date, goes once it is.
+        """
         topic = self.config.mqtt.status_topic
+        last: asyncio.Future[None] | None = None
         while not stop.is_set():
-            self._status_dirty.clear()  # a change from now on is published next time
-            payload = json.dumps(await self.status())
-            await connection.publish(topic, payload, qos=1, retain=True)
+            if last is None or last.done():
+                self._status_dirty.clear()  # a change from now on is published next time
+                payload = json.dumps(await self.status())
+                last = connection.publish_nowait(topic, payload, qos=1, retain=True)
             await _wait(stop, STATUS_MIN_INTERVAL)
             await _wait_any(stop, self._status_dirty, self.config.status.interval)
         raise _SessionEnded

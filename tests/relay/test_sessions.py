@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import replace
+from typing import Final
+
+import pytest
 
 from clickatell_relay.broker import LocalBroker
 from clickatell_relay.simulator import Simulator
 
-from .conftest import ALICE, BOB, ConfigFactory, mqtt_client, running, sent_to, until
+from .conftest import (
+    ALICE,
+    BOB,
+    OPTED_OUT,
+    ConfigFactory,
+    mqtt_client,
+    running,
+    sent_to,
+    until,
+)
+
+STALL: Final = 12.0  # seconds the broker answers nothing: longer than any PUBACK wait
 
 
 def _expected(texts: list[str]) -> Counter[tuple[str, str]]:
@@ -110,3 +125,47 @@ async def test_filters_dropped_from_the_config_are_unsubscribed(
     assert {text for text, _to in sent_to(simulator)} == {"to the current route"}
     assert status["received"] == 1  # the legacy topic no longer reaches the relay
     assert client.received["relay/dead_letter"] == []
+
+
+async def test_a_broker_that_answers_late_costs_no_connection(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A QoS 0 flood held the status's PUBACK back for more than 10 s, and the relay
+
+    dropped its connection ("no PUBACK for .../status in 10s") and left a burst
+    task failing unheard ("Task exception was never retrieved"). Here the broker
+    is frozen for longer than that, with the keepalive longer still: the
+    connection is healthy, only slow, and the relay must keep it.
+    """
+    config = make_config(
+        mqtt={"keepalive": 60}, status={"interval": 1}, groups={"oncall": ["alice", OPTED_OUT]}
+    )
+    simulator.inject("unavailable")
+    async with running(config) as relay, mqtt_client(config, "publisher") as client:
+        await client.subscribe("relay/dead_letter")
+        await client.publish("alerts/x", "before the stall")
+        await until(lambda: relay.bursts == 1)
+        broker.pause()
+        try:
+            # Sent now: a status and a dead letter (the opted-out number) wait for PUBACKs.
+            simulator.clear_faults()
+            await until(lambda: len(simulator.messages) == 1)
+            await asyncio.sleep(STALL)
+        finally:
+            broker.resume()
+        await client.publish("alerts/x", "after the stall")
+        await until(lambda: len(simulator.messages) == 2)
+        await until(lambda: len(client.received["relay/dead_letter"]) == 2)
+        status = await relay.status()
+        connects = [
+            record for record in caplog.records if record.getMessage().startswith("Connected to")
+        ]
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(connects) == 1, messages
+    assert not [text for text in messages if "connection lost" in text or "no PUBACK" in text]
+    assert not [text for text in messages if "never retrieved" in text]
+    assert [letter["recipient"] for letter in client.json("relay/dead_letter")] == [OPTED_OUT] * 2
+    assert status["sent"] == 2
