@@ -5,7 +5,8 @@
 the relay's queue instead); `simulator` runs the bundled Clickatell
 simulator. Every API error class has its own exit status, so scripts can tell
 "fix the key" from "try again later"; a configuration error exits with 78
-(EX_CONFIG), which the systemd unit does not restart on. Credentials come
+(EX_CONFIG), which the systemd unit does not restart on, and `run` on a queue
+another relay runs on exits with 75 (EX_TEMPFAIL). Credentials come
 from options, the configuration or the environment and are never printed.
 """
 
@@ -57,6 +58,7 @@ EXIT_STATUSES: tuple[tuple[type[ClickatellError], int], ...] = (
     (ClickatellError, 1),
 )
 EXIT_REJECTED = 7  # the API refused at least one recipient
+EXIT_LOCKED = 75  # sysexits.h EX_TEMPFAIL: another relay runs on this queue; try again later
 EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: fix the configuration, restarting will not help
 DEFAULT_CONFIG = os.environ.get("CLICKATELL_RELAY_CONFIG", DEFAULT_CONFIG_PATH)
 
@@ -300,6 +302,7 @@ def _config_or_exit(path: str) -> RelayConfig:
 
 async def _run(args: argparse.Namespace) -> int:
     from .relay import run_relay  # noqa: PLC0415 - needs paho, which `send` does not
+    from .store import QueueLockedError  # noqa: PLC0415
 
     config = _config_or_exit(args.config)
     # The relay logs to stdout; under systemd (JOURNAL_STREAM set) journald adds the time.
@@ -312,7 +315,11 @@ async def _run(args: argparse.Namespace) -> int:
         stream=sys.stdout,
         force=True,
     )
-    return await run_relay(config)
+    try:
+        return await run_relay(config)
+    except QueueLockedError as error:
+        print(f"error: {error}", file=sys.stderr)  # noqa: T201
+        return EXIT_LOCKED
 
 
 async def _check_config(args: argparse.Namespace) -> int:

@@ -38,7 +38,15 @@ from .mqtt import IncomingMessage, MqttConnection, MqttError, Will
 from .payload import Alert, Reason, Rejection, parse_payload
 from .routing import Router
 from .status import OFFLINE, ONLINE, Health, discovery_messages, status_payload
-from .store import NewDeadLetter, NewDigestItem, NewSms, Receipt, Store, receipt_digest
+from .store import (
+    NewDeadLetter,
+    NewDigestItem,
+    NewSms,
+    QueueLock,
+    Receipt,
+    Store,
+    receipt_digest,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -86,7 +94,13 @@ class Relay:
     ) -> None:
         """Open the queue and build the client; nothing is sent before `run`."""
         self.config = config
-        self.store = Store(config.queue.path)
+        self._lock = QueueLock(config.queue.path)
+        self._lock.acquire()  # before the queue is touched: QueueLockedError
+        try:
+            self.store = Store(config.queue.path)
+        except BaseException:
+            self._lock.release()
+            raise
         self.health = Health(started_at=time.time())
         self.client = build_client(config, session)
         self.router = Router(config)
@@ -152,6 +166,7 @@ class Relay:
         finally:
             await self.client.close()
             await self.store.call(self.store.close)
+            self._lock.release()
 
     async def _keep_running(
         self,

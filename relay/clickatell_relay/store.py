@@ -32,14 +32,21 @@ letters until purged, at most `MAX_DEAD_LETTERS`.
 All methods are synchronous and meant to run on one thread: the relay calls
 them through `Store.call`, which uses the store's own single worker thread,
 so the event loop never waits on the card.
+
+The queue holds alerts' texts and numbers: a directory the store creates is
+0700, a queue file it creates 0600 (SQLite gives its -wal and -shm files the
+queue file's mode). One relay at a time runs on a queue file: `QueueLock`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -309,6 +316,56 @@ class Stats:
     counters: dict[str, float] = field(default_factory=dict)
 
 
+class QueueLockedError(Exception):
+    """Another relay runs on this queue file."""
+
+
+class QueueLock:
+    """An exclusive lock on a queue file, held while one relay runs on it.
+
+    A second relay on the same queue would take over the first one's MQTT
+    session (same client ID) and share its queue; it refuses to start instead.
+    The lock is `flock` on `<queue>.lock`, which holds the owner's PID: the
+    kernel drops it when the process ends, however it ends. Commands that only
+    read the queue or add to it (`queue list`, `send --queue`) do not take it.
+    """
+
+    def __init__(self, queue_path: str | Path) -> None:
+        """Name the lock; nothing is taken before `acquire`."""
+        self.path = Path(f"{queue_path}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock; raise QueueLockedError naming the relay that holds it."""
+        private_directory(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            queue = str(self.path)[: -len(".lock")]
+            raise QueueLockedError(
+                f"another relay (PID {owner}) is running on the queue {queue}; "
+                "stop it first, or give this one its own queue.path and mqtt.client_id"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let the next relay in."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing drops the flock
+
+
+def private_directory(path: Path) -> None:
+    """Create `path` (mode 0700) if it is missing; an existing one is left as it is."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700, parents=True)
+
+
 class Store:
     """The relay's SQLite queue."""
 
@@ -316,7 +373,9 @@ class Store:
         """Open (or create) the queue file; nothing is lost from an earlier run."""
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_directory(Path(self.path).parent)
+            with contextlib.suppress(FileExistsError):  # created private, then SQLite's
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row

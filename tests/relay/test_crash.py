@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from clickatell_relay.broker import LocalBroker
+from clickatell_relay.cli import EXIT_LOCKED
 from clickatell_relay.simulator import Simulator
 
 from .conftest import (
@@ -110,3 +111,30 @@ async def test_sigterm_is_a_graceful_stop(
     output = process.output()
     assert "Stopped" in output
     assert "relay-test-key" not in output  # the API key is never logged
+
+
+async def test_a_second_relay_on_the_same_queue_refuses_to_start(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    relay_process: Callable[[Path], RelayProcess],
+) -> None:
+    """A second `run` on the same queue started silently, took over the MQTT session
+
+    (same client ID) and the first one crashed.
+    """
+    path = make_config.write()
+    config = make_config()
+    first = relay_process(path)
+    await until(lambda: "Connected to" in first.output(), 30)
+    second = relay_process(path)
+    assert second.process is not None
+    assert second.process.wait(30) == EXIT_LOCKED
+    assert "another relay" in second.output()
+    assert str(first.process.pid if first.process else "?") in second.output()
+    assert "Connected to" not in second.output()
+    async with mqtt_client(config, "publisher") as client:
+        await client.publish("alerts/x", "the first one carries on")
+    await until(lambda: len(simulator.messages) == 2)
+    assert first.output().count("Connected to") == 1  # its session was never taken
+    assert first.stop() == 0

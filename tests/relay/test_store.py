@@ -185,3 +185,15 @@ def test_prune_keeps_the_recent_hour_for_the_caps(tmp_path: Path) -> None:
     store.prune(retention=3600, now=1000 + 7200)
     assert store.sent_since(["1"], 0) == {"1": []}
     store.close()
+
+
+def test_the_state_directory_and_queue_file_are_private(tmp_path: Path) -> None:
+    """They held alerts' texts and numbers readable by every user of the machine."""
+    state = tmp_path / "state"
+    store = Store(state / "q.db")
+    commit(store, sms("a", "1"))  # the WAL exists now
+    files = {path.name: path.stat().st_mode & 0o777 for path in state.iterdir()}
+    store.close()
+    assert state.stat().st_mode & 0o777 == 0o700
+    assert files["q.db"] == 0o600
+    assert files["q.db-wal"] == 0o600
