@@ -16,7 +16,11 @@ What the relay needs from MQTT, and nothing more:
   of an earlier connection is dropped (the broker redelivers that message);
 * received messages in bursts (`next_burst`), so a burst is one transaction;
 * a last will, TLS and credentials; publishing with QoS 1 that can wait for
-  the broker's PUBACK.
+  the broker's PUBACK;
+* with MQTT 5, the largest packet it accepts (`max_packet_size`): a broker
+  does not send it a larger one, so a 60 MiB publication cannot blow the
+  relay's memory. MQTT 3.1.1 has no such field: there the broker's own limit
+  (mosquitto's `max_packet_size` or `message_size_limit`) is the guard.
 
 One `MqttConnection` is one connection: the supervisor makes a new one for
 every attempt, so no state of a dead connection leaks into the next.
@@ -48,8 +52,22 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 MISC_INTERVAL: Final = 1.0
+# Beside the payload a PUBLISH carries its topic (up to 64 KiB), a packet ID and
+# properties: room for all of that, so only the payload decides.
+PACKET_HEADROOM: Final = 65_536 + 1_024
 _CLOSED: Final = object()
 T = TypeVar("T")
+
+
+def max_packet_size(max_payload_bytes: int) -> int:
+    """The largest packet the relay accepts from the broker (MQTT 5's Maximum Packet Size).
+
+    Twice the largest payload the relay takes, plus the headroom: a payload
+    somewhat over `mqtt.max_payload_bytes` still arrives and is dead-lettered
+    (`too_large`, with its topic), and only a far larger one is held back by
+    the broker, which drops it for the relay as if delivered (MQTT 5, 3.1.12).
+    """
+    return 2 * max_payload_bytes + PACKET_HEADROOM
 
 
 class MqttError(Exception):
@@ -146,6 +164,7 @@ class MqttConnection:
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = int(config.session_expiry)
+            properties.MaximumPacketSize = max_packet_size(config.max_payload_bytes)
             connect = functools.partial(
                 self._client.connect,
                 config.host,

@@ -18,6 +18,7 @@ timeout.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
@@ -59,6 +60,7 @@ _LOGGER = logging.getLogger(__name__)
 STATUS_MIN_INTERVAL: Final = 1.0
 DEAD_LETTER_POLL: Final = 5.0
 SHUTDOWN_TIMEOUT: Final = 10.0
+DEAD_LETTER_TEXT: Final = 500  # characters of a refused payload kept as the dead letter's text
 T = TypeVar("T", bound=BaseException)
 
 
@@ -475,7 +477,10 @@ def _dead(
 ) -> NewDeadLetter:
     text = None
     with contextlib.suppress(UnicodeDecodeError):
-        text = message.payload.decode("utf-8")[:500]
+        # The start only (a payload may be megabytes); an incremental decoder leaves
+        # out a character cut at the end instead of refusing it.
+        start = message.payload[: 4 * DEAD_LETTER_TEXT]
+        text = codecs.getincrementaldecoder("utf-8")().decode(start)[:DEAD_LETTER_TEXT]
     return NewDeadLetter(
         reason=rejection.reason,
         detail=rejection.detail,
