@@ -119,6 +119,10 @@ class Relay:
         self.connected = asyncio.Event()
         self.bursts = 0
         self._burst: asyncio.Future[None] | None = None
+        self._connection_number = 0  # the store's count of connections (receipts use it)
+        # Packet IDs received and not committed yet: a DUP copy of one of them is that
+        # new alert again, whatever older receipt has the same ID and content.
+        self._fresh_ids: set[int] = set()
 
     def _changed(self) -> None:
         self._status_dirty.set()
@@ -227,6 +231,11 @@ class Relay:
             )
             self.connection = connection
             try:
+                self._connection_number = await self.store.call(
+                    self.store.begin_connection, session_present=connection.session_present
+                )
+                if not connection.session_present:
+                    self._fresh_ids.clear()
                 # A task of its own: on Python 3.11.0-3.11.2 a TaskGroup that aborts
                 # leaves a cancellation request on the task around it, and every
                 # later `asyncio.timeout` there raises CancelledError, not
@@ -328,19 +337,21 @@ class Relay:
         receipts: list[Receipt] = []
         skip: list[IncomingMessage] = []
         for message in burst:
-            receipt = Receipt(
-                mid=message.mid, digest=receipt_digest(message.topic, message.payload)
-            )
             if message.retain:
                 # A retained message replayed on subscription is old state, not a new alert.
                 _LOGGER.info("Ignoring retained message on %s", message.topic)
                 skip.append(message)
                 continue
-            if message.dup and await self.store.call(self.store.is_redelivery, receipt):
-                _LOGGER.info("Redelivery of an alert already queued on %s", message.topic)
-                skip.append(message)
-                continue
-            receipts.append(receipt)
+            if message.qos > 0:  # QoS 0 is never redelivered: no receipt
+                receipt = Receipt(
+                    mid=message.mid, digest=receipt_digest(message.topic, message.payload)
+                )
+                receipts.append(receipt)
+                if await self._is_redelivery(message, receipt):
+                    _LOGGER.info("Redelivery of an alert already queued on %s", message.topic)
+                    skip.append(message)
+                    continue
+                self._fresh_ids.add(message.mid)
             self._validate(message, sms, digest, dead)
         result = await self.store.call(
             self.store.commit_burst,
@@ -348,8 +359,11 @@ class Relay:
             digest=digest,
             dead=dead,
             receipts=receipts,
+            received=len(burst) - len(skip),
+            connection=self._connection_number,
             max_messages=self.config.queue.max_messages,
         )
+        self._fresh_ids.difference_update(receipt.mid for receipt in receipts)
         for message in burst:
             connection.ack(message)
         self.bursts += 1
@@ -367,6 +381,12 @@ class Relay:
         )
         self.dispatcher.wake()
         self._changed()
+
+    async def _is_redelivery(self, message: IncomingMessage, receipt: Receipt) -> bool:
+        """Whether a message is a copy of one committed and maybe not acknowledged."""
+        if not message.dup or message.mid in self._fresh_ids:
+            return False
+        return await self.store.call(self.store.is_redelivery, receipt, self._connection_number)
 
     def _validate(
         self,

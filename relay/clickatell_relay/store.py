@@ -21,7 +21,8 @@ Durability, and what a power cut can do:
   were in flight, which the API may or may not have accepted.
 * A redelivered message (DUP flag) whose packet ID and content match a
   receipt of one we committed but may not have acknowledged is not queued a
-  second time.
+  second time; a receipt lives only as long as the broker may redeliver that
+  very packet (see `Store.begin_connection`).
 
 Bounded size: at most `queue.max_messages` SMS wait at once. An alert that
 would pass the bound is refused whole, dead-lettered with reason
@@ -59,10 +60,8 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Sequence
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 MAX_DEAD_LETTERS: Final = 10000
-RECEIPT_KEEP_SECONDS: Final = 7 * 86400
-MAX_RECEIPTS: Final = 20000
 MAX_STORED_PAYLOAD: Final = 4096
 
 QUEUED: Final = "queued"
@@ -130,9 +129,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 CREATE INDEX IF NOT EXISTS dead_unpublished ON dead_letters (id) WHERE published = 0;
 CREATE TABLE IF NOT EXISTS receipts (
-    mid INTEGER NOT NULL, digest BLOB NOT NULL, received_at REAL NOT NULL,
-    PRIMARY KEY (mid, digest)
-) WITHOUT ROWID;
+    mid INTEGER PRIMARY KEY, digest BLOB NOT NULL, connection INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
 """
 
@@ -195,7 +193,7 @@ class NewDeadLetter:
 
 @dataclass(frozen=True, kw_only=True)
 class Receipt:
-    """A received message, to recognise its redelivery."""
+    """A received QoS 1 message (its packet ID and fingerprint), to recognise its redelivery."""
 
     mid: int
     digest: bytes
@@ -391,12 +389,26 @@ class Store:
         # Keep the WAL file from growing without bound between checkpoints.
         self._db.execute("PRAGMA journal_size_limit = 4194304")
         self._db.execute("PRAGMA foreign_keys = OFF")
+        self._migrate()
         self._db.executescript(_SCHEMA)
         self._db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            "INSERT INTO meta (key, value) VALUES ('schema', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(SCHEMA_VERSION),),
         )
         self.durable_commits = 0  # one fsync of the WAL each
         self.bookkeeping_commits = 0  # no fsync at commit
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+
+    def _migrate(self) -> None:
+        """Bring a queue file of an earlier release to this schema; nothing queued is lost."""
+        if "received_at" in self._columns("receipts"):
+            # Schema 1 kept receipts for a week, keyed by (packet ID, content): they
+            # cannot say which connection they belong to, and are not needed once
+            # their PUBACKs are through. Dropping them risks a duplicate, never a loss.
+            self._db.execute("DROP TABLE receipts")
 
     # Threading -------------------------------------------------------------------
 
@@ -460,10 +472,75 @@ class Store:
 
     # Receiving ------------------------------------------------------------------------
 
-    def is_redelivery(self, receipt: Receipt) -> bool:
-        """Whether a message flagged DUP was already committed."""
+    def begin_connection(self, *, session_present: bool) -> int:
+        """Number a new connection to the broker and end the receipts it makes worthless.
+
+        The relay commits a burst, then sends its PUBACKs. Between the two (a
+        kill, a power cut, a connection lost) the broker still holds those
+        messages unacknowledged and delivers them again, flagged DUP, when the
+        relay's session resumes (MQTT does not redeliver at any other time).
+        The receipts committed with the burst, (packet ID, fingerprint of topic
+        and payload), let the relay recognise them: exactly once, across a
+        crash between commit and PUBACK.
+
+        A receipt is worth something only while the broker may still redeliver
+        that very packet. The broker frees a packet ID when it has our PUBACK,
+        and reuses it for a new alert: after 65,535 others, or at once (some
+        brokers take the lowest free ID), or from 1 again when it lost our
+        session (a restart without persistence) or went back to an older save
+        (its session, and its numbering, from before the receipts). A new
+        alert comes first without DUP; but if the relay dies before committing
+        it, it comes again with DUP, and matching a stale receipt with the same
+        content would skip it: a loss. So a receipt ends:
+
+        * when the session is new (`session_present` false): nothing can be
+          redelivered, every receipt goes;
+        * with the next commit on the same connection: every burst before it
+          was acknowledged (the receive loop acknowledges a burst before it
+          takes the next), so the table holds at most the last burst of this
+          connection and of the one before;
+        * when its connection is older than the previous one: the broker
+          redelivers what it had unacknowledged when the relay reconnects, so
+          a receipt helps on the connection after its own, not later (after a
+          restored save the broker's redeliveries and its new numbers come on
+          the first connection after the restore; the receipts from before are
+          by then two connections old);
+        * when the packet ID is seen again without DUP: the commit of that
+          message replaces the receipt, and until it commits the relay
+          remembers the ID in memory (`Relay._fresh_ids`);
+        * a DUP message matching a receipt is acknowledged again and its
+          receipt moves to the current connection, in case that PUBACK is lost
+          too.
+
+        What is left: a duplicate (never a loss) when a PUBACK the relay sent
+        is lost after the next commit, or when the relay reconnects twice before
+        the broker redelivers; and a loss only if a broker reuses a packet ID
+        within the same burst window and the relay dies in the few milliseconds
+        between reading that alert and committing it, with the content equal
+        to the acknowledged alert before it (mosquitto numbers in sequence and
+        never reuses an ID that soon).
+
+        One durable commit per connection; nothing is added per alert.
+        """
+        with self._transaction(durable=True) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'connection'").fetchone()
+            number = (0 if row is None else int(row[0])) + 1
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('connection', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(number),),
+            )
+            if session_present:
+                db.execute("DELETE FROM receipts WHERE connection < ?", (number - 1,))
+            else:
+                db.execute("DELETE FROM receipts")
+        return number
+
+    def is_redelivery(self, receipt: Receipt, connection: int) -> bool:
+        """Whether a message flagged DUP on `connection` was committed and may be unacknowledged."""
         row = self._db.execute(
-            "SELECT 1 FROM receipts WHERE mid = ? AND digest = ?", (receipt.mid, receipt.digest)
+            "SELECT 1 FROM receipts WHERE mid = ? AND digest = ? AND connection >= ?",
+            (receipt.mid, receipt.digest, connection - 1),
         ).fetchone()
         return row is not None
 
@@ -475,9 +552,16 @@ class Store:
         dead: Sequence[NewDeadLetter],
         receipts: Sequence[Receipt],
         max_messages: int,
+        received: int = 0,
+        connection: int | None = None,
         now: float | None = None,
     ) -> BurstResult:
-        """Commit a burst in one durable transaction; alerts past the bound are dead letters."""
+        """Commit a burst in one durable transaction; alerts past the bound are dead letters.
+
+        `received` counts the burst's new messages; `receipts` (new messages and
+        redeliveries acknowledged again) replace the receipts of earlier bursts
+        on `connection`, which are acknowledged (see `begin_connection`).
+        """
         now = time.time() if now is None else now
         queued_sms = queued_digest = queue_full = 0
         dead_letters = list(dead)
@@ -515,11 +599,13 @@ class Store:
                 self._insert_sms(db, alert, now)
             for letter in dead_letters:
                 self._insert_dead(db, letter, now)
-            db.executemany(
-                "INSERT OR REPLACE INTO receipts (mid, digest, received_at) VALUES (?, ?, ?)",
-                [(receipt.mid, receipt.digest, now) for receipt in receipts],
-            )
-            self._count(db, "received", len(receipts))
+            if connection is not None:
+                db.execute("DELETE FROM receipts WHERE connection = ?", (connection,))
+                db.executemany(
+                    "INSERT OR REPLACE INTO receipts (mid, digest, connection) VALUES (?, ?, ?)",
+                    [(receipt.mid, receipt.digest, connection) for receipt in receipts],
+                )
+            self._count(db, "received", received)
             self._count(db, "dead_lettered", len(dead_letters))
         return BurstResult(
             queued_sms=queued_sms,
@@ -846,17 +932,11 @@ class Store:
     # Upkeep and inspection -------------------------------------------------------------------
 
     def prune(self, *, retention: float, now: float | None = None) -> None:
-        """Drop sent rows past retention, old receipts and dead letters past the bound."""
+        """Drop sent rows past retention and dead letters past the bound."""
         now = time.time() if now is None else now
         with self._transaction(durable=False) as db:
             db.execute(
                 "DELETE FROM sms WHERE state = 'sent' AND updated_at < ?", (now - retention,)
-            )
-            db.execute("DELETE FROM receipts WHERE received_at < ?", (now - RECEIPT_KEEP_SECONDS,))
-            db.execute(
-                "DELETE FROM receipts WHERE received_at < (SELECT received_at FROM receipts"
-                " ORDER BY received_at DESC LIMIT 1 OFFSET ?)",
-                (MAX_RECEIPTS,),
             )
             db.execute(
                 "DELETE FROM dead_letters WHERE published = 1 AND id <= ("

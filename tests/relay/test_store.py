@@ -116,6 +116,7 @@ def test_everything_committed_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
     store = Store(path)
     receipt = Receipt(mid=7, digest=receipt_digest("alerts/x", b"hello"))
+    connection = store.begin_connection(session_present=False)
     store.commit_burst(
         sms=[sms("a", "1")],
         digest=[
@@ -132,14 +133,16 @@ def test_everything_committed_survives_reopening(tmp_path: Path) -> None:
         ],
         dead=[NewDeadLetter(reason="empty", detail="empty", payload=b"")],
         receipts=[receipt],
+        connection=connection,
         max_messages=10,
     )
     # No close: as after kill -9.
     reopened = Store(path)
     assert reopened.stats().queue_depth == 1
     assert reopened.stats().digest_waiting == 1
-    assert reopened.is_redelivery(receipt)
-    assert not reopened.is_redelivery(Receipt(mid=7, digest=receipt_digest("alerts/x", b"other")))
+    assert reopened.is_redelivery(receipt, connection + 1)
+    other = Receipt(mid=7, digest=receipt_digest("alerts/x", b"other"))
+    assert not reopened.is_redelivery(other, connection + 1)
     assert len(reopened.unpublished_dead_letters()) == 1
     reopened.close()
 
@@ -197,3 +200,35 @@ def test_the_state_directory_and_queue_file_are_private(tmp_path: Path) -> None:
     assert state.stat().st_mode & 0o777 == 0o700
     assert files["q.db"] == 0o600
     assert files["q.db-wal"] == 0o600
+
+
+def test_a_receipt_lives_only_while_its_packet_may_be_redelivered(tmp_path: Path) -> None:
+    store = Store(tmp_path / "q.db")
+    first = Receipt(mid=1, digest=receipt_digest("alerts/x", b"same"))
+    second = Receipt(mid=2, digest=receipt_digest("alerts/x", b"same"))
+
+    def burst(connection: int, *receipts: Receipt) -> None:
+        store.commit_burst(
+            sms=[sms("a", "1")],
+            digest=[],
+            dead=[],
+            receipts=receipts,
+            received=len(receipts),
+            connection=connection,
+            max_messages=100,
+        )
+
+    one = store.begin_connection(session_present=False)
+    burst(one, first)
+    assert store.is_redelivery(first, one)  # a copy on the same connection
+    burst(one, second)  # the burst before was acknowledged first
+    assert not store.is_redelivery(first, one)
+    two = store.begin_connection(session_present=True)
+    assert store.is_redelivery(second, two)  # the next connection gets the copies
+    three = store.begin_connection(session_present=True)
+    assert not store.is_redelivery(second, three)  # not the one after
+    burst(three, first)
+    four = store.begin_connection(session_present=False)  # the broker lost our session
+    assert not store.is_redelivery(first, four)
+    assert store.stats().counters["received"] == 3
+    store.close()
