@@ -230,8 +230,11 @@ class MqttConnection:
         """Subscribe at `qos`; raise MqttError if the broker refuses a filter.
 
         With MQTT 5 and `retained` False, retained messages are not replayed
-        on subscription: a retained "alert" is old state, and resubscribing on
-        every connect would send it again and again.
+        on subscription: the replayed copy of an alert is old state, and
+        resubscribing on every connect would send it again and again. (With
+        3.1.1 the replays come flagged retained and the relay skips them; a
+        retained alert published while subscribed comes unflagged with either
+        protocol, and is an alert.)
         """
         if not filters:
             return

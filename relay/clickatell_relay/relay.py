@@ -338,7 +338,8 @@ class Relay:
         skip: list[IncomingMessage] = []
         for message in burst:
             if message.retain:
-                # A retained message replayed on subscription is old state, not a new alert.
+                # Flagged retained: a replay on (re)subscription (3.1.1; MQTT 5 has none
+                # with our subscription options), old state, not a new alert.
                 _LOGGER.info("Ignoring retained message on %s", message.topic)
                 skip.append(message)
                 continue

@@ -169,3 +169,42 @@ async def test_a_broker_that_answers_late_costs_no_connection(
     assert not [text for text in messages if "never retrieved" in text]
     assert [letter["recipient"] for letter in client.json("relay/dead_letter")] == [OPTED_OUT] * 2
     assert status["sent"] == 2
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_a_retained_alert_is_sent_when_published_never_when_replayed(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+    protocol: str,
+) -> None:
+    """The rule for retained messages, the same with both protocols.
+
+    The README said retained messages are not alerts, but one published while
+    the relay listens was sent (an MQTT 5 broker clears the flag on a live
+    delivery, a 3.1.1 broker must). What the relay can tell apart, and does: a
+    retained message published (live, or while it is away with its session)
+    is an alert; the copy the broker replays on every (re)subscription is old
+    state and is skipped.
+    """
+    config = make_config(mqtt={"protocol": protocol})
+    async with mqtt_client(config, "publisher", protocol=protocol) as client:
+        await client.publish("alerts/state", "retained before the relay ever came", retain=True)
+        async with running(config) as relay:
+            await client.publish("alerts/live", "retained while it listens", retain=True)
+            await until(lambda: len(simulator.messages) == 2)
+        await client.publish("alerts/away", "retained while it is away", retain=True)
+        async with running(config) as relay:  # resubscribes: the broker replays all three
+            await until(lambda: len(simulator.messages) == 4)
+            await client.publish("alerts/x", "an ordinary alert")
+            await until(lambda: len(simulator.messages) == 6)
+            await until(lambda: relay.dispatcher.in_flight == 0)
+            status = await relay.status()
+    assert Counter(sent_to(simulator)) == _expected(
+        ["retained while it listens", "retained while it is away", "an ordinary alert"]
+    )
+    assert status["received"] == 3  # the replays were skipped, not received
+    # MQTT 5: the relay subscribes with "do not send retained"; 3.1.1: it skips them.
+    skipped = "Ignoring retained message on alerts/state" in caplog.text
+    assert skipped == (protocol == "3.1.1")
