@@ -29,12 +29,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import random
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiolimiter import AsyncLimiter
 
@@ -96,9 +97,15 @@ class Backoff:
         self.failures = 0
 
 
-def digest_group_key(route: str, recipients: Sequence[str]) -> str:
-    """One digest group per route and set of recipients."""
-    fingerprint = hashlib.blake2b(",".join(sorted(recipients)).encode(), digest_size=8)
+def digest_group_key(route: str, recipients: Sequence[str], options: dict[str, Any]) -> str:
+    """One digest group per route, set of recipients and send options.
+
+    Alerts with different options never fold into one SMS: a digest is sent
+    with its alerts' options, and one publisher's (a delivery days ahead, a
+    short validity) must not apply to another's alert.
+    """
+    identity = json.dumps([sorted(recipients), options], sort_keys=True, default=str)
+    fingerprint = hashlib.blake2b(identity.encode(), digest_size=8)
     return f"{route}:{fingerprint.hexdigest()}"
 
 
@@ -577,7 +584,7 @@ class Dispatcher:
                 route=group.route,
                 topic=taken[-1].topic,
                 priority=max(item.priority for item in taken),
-                options=taken[0].options,
+                options=taken[0].options,  # the group's: every item has the same
                 max_parts=max_parts,
             )
             await self._store.call(

@@ -407,6 +407,7 @@ class Relay:
             template=route.template,
             max_parts=route.max_parts,
             max_bytes=self.config.mqtt.max_payload_bytes,
+            payload_options=route.payload_options,
         )
         if isinstance(parsed, Rejection):
             dead.append(_dead(message, parsed, route.name))
@@ -419,7 +420,7 @@ class Relay:
         if route.digest is not None:
             digest.append(
                 NewDigestItem(
-                    group_key=digest_group_key(route.name, routed.numbers),
+                    group_key=digest_group_key(route.name, routed.numbers, options),
                     route=route.name,
                     topic=message.topic,
                     recipients=routed.numbers,

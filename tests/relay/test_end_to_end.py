@@ -428,3 +428,76 @@ async def test_status_availability_and_home_assistant_discovery(
     async with mqtt_client(config, "late-observer") as late:
         await late.subscribe("relay/availability")
         await until(lambda: late.received["relay/availability"] == [b"offline"])
+
+
+async def test_a_route_decides_which_payload_options_it_takes(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    """Payload options overrode the route's on every route (a validity of a minute, a
+
+    delivery a week later), whoever published.
+    """
+    config = make_config(
+        routes=[
+            {"name": "strict", "topic": "alerts/strict", "recipients": ["alice"]},
+            {
+                "name": "open",
+                "topic": "alerts/#",
+                "recipients": ["alice"],
+                "payload_options": ["validity_period"],
+                "options": {"validity_period": 60},
+            },
+        ]
+    )
+    validity = {"text": "valid for 5 minutes", "options": {"validity_period": 5}}
+    later = {
+        "text": "in a week",
+        "options": {"scheduled_delivery_time": "2030-01-01T00:00:00+00:00"},
+    }
+    async with running(config), mqtt_client(config) as client:
+        await client.subscribe("relay/dead_letter")
+        await client.publish("alerts/strict", json.dumps(validity))
+        await client.publish("alerts/open", json.dumps(later))
+        await client.publish("alerts/open", json.dumps(validity))
+        await client.publish("alerts/open", "the route's own validity")
+        await until(lambda: len(simulator.messages) == 2)
+        await until(lambda: len(client.received["relay/dead_letter"]) == 2)
+    letters = client.json("relay/dead_letter")
+    assert [(letter["reason"], letter["topic"]) for letter in letters] == [
+        ("bad_options", "alerts/strict"),
+        ("bad_options", "alerts/open"),
+    ]
+    assert "payload_options" in letters[0]["detail"]
+    validities = {
+        message.text: message.options.get("validityPeriod") for message in simulator.messages
+    }
+    assert validities == {"valid for 5 minutes": 5, "the route's own validity": 60}
+
+
+async def test_alerts_with_different_options_never_share_a_digest(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    """A digest took its first alert's options: one publisher's options (a delivery
+
+    scheduled days ahead) applied to every genuine alert folded with it.
+    """
+    config = make_config(
+        routes=[
+            {
+                "name": "disk",
+                "topic": "disk/#",
+                "recipients": ["alice"],
+                "digest": {"wait": "0.5s", "interval": "1h"},
+                "payload_options": ["validity_period"],
+            }
+        ]
+    )
+    async with running(config), mqtt_client(config) as client:
+        await client.publish("disk/a", json.dumps({"text": "a", "options": {"validity_period": 5}}))
+        await client.publish("disk/b", "b")
+        await client.publish("disk/c", "c")
+        await until(lambda: len(simulator.messages) == 2)
+    validities = {
+        message.text: message.options.get("validityPeriod") for message in simulator.messages
+    }
+    assert validities == {"a": 5, "[2 alerts]\nb\nc": None}

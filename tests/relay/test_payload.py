@@ -32,7 +32,7 @@ def test_json_with_text_recipients_priority_and_options() -> None:
             "options": {"validity_period": 30},
         }
     ).encode()
-    assert parse_payload(payload) == Alert(
+    assert parse_payload(payload, payload_options=frozenset({"validity_period"})) == Alert(
         text="Fire!",
         recipients=("alice", "2799900002"),
         priority=9,
@@ -70,7 +70,17 @@ def test_template_on_plain_text_knows_text_and_topic() -> None:
         (b'{"text": "a", "recipients": []}', {}, Reason.BAD_JSON),
         (b'{"text": "a", "recipients": [1]}', {}, Reason.BAD_JSON),
         (b'{"text": "a", "options": {"sender": "x"}}', {}, Reason.BAD_OPTIONS),
-        (b'{"text": "a", "options": {"validity_period": -1}}', {}, Reason.BAD_OPTIONS),
+        (b'{"text": "a", "options": {"validity_period": 5}}', {}, Reason.BAD_OPTIONS),
+        (
+            b'{"text": "a", "options": {"validity_period": 5}}',
+            {"payload_options": frozenset({"scheduled_delivery_time"})},
+            Reason.BAD_OPTIONS,
+        ),
+        (
+            b'{"text": "a", "options": {"validity_period": -1}}',
+            {"payload_options": frozenset({"validity_period"})},
+            Reason.BAD_OPTIONS,
+        ),
         (b'{"text": "a", "n": NaN}', {"mode": "json"}, Reason.NOT_JSON),
         (b'{"text": "a"}', {"template": "{missing}"}, Reason.TEMPLATE),
         (b"x" * 161, {"max_parts": 1}, Reason.TOO_LONG),

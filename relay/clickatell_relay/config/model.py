@@ -126,6 +126,7 @@ class RouteConfig:
     template: str | None = None
     max_parts: int = 3
     allow_payload_recipients: bool = True
+    payload_options: frozenset[str] = frozenset()  # the send options a payload may set
     digest: DigestConfig | None = None
     options: SendOptions = field(default_factory=SendOptions)
 

@@ -14,7 +14,7 @@ import voluptuous as vol
 
 from aioclickatell import ApiFlavour, ClickatellError, SendOptions
 from aioclickatell.const import MAX_MESSAGE_PARTS_LIMIT
-from clickatell_relay.payload import PRIORITY_HINT, parse_priority
+from clickatell_relay.payload import PAYLOAD_OPTIONS, PRIORITY_HINT, parse_priority
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -115,6 +115,7 @@ def _options(value: object) -> SendOptions:
         raise vol.Invalid(f"invalid send option: {error}") from None
 
 
+_OPTION_NAMES = ", ".join(sorted(PAYLOAD_OPTIONS))
 _TEXT_OR_NONE = vol.Any(None, _text)
 _SECRET_FILE = vol.Any(None, _text)
 
@@ -221,6 +222,9 @@ ROUTE_SCHEMA = vol.Schema(
             _strict_int, vol.Range(min=1, max=MAX_MESSAGE_PARTS_LIMIT)
         ),
         vol.Optional("allow_payload_recipients", default=True): bool,
+        vol.Optional("payload_options", default=[]): vol.Any(
+            None, [vol.In(sorted(PAYLOAD_OPTIONS), msg=f"expected one of {_OPTION_NAMES}")]
+        ),
         vol.Optional("digest"): vol.Any(None, DIGEST_SCHEMA),
         vol.Optional("options", default={}): _options,
     }
