@@ -57,6 +57,8 @@ class Reason(StrEnum):
     REJECTED = "rejected"  # the API refused this recipient (permanent error code)
     INVALID_REQUEST = "invalid_request"  # the API refused the whole request as invalid
     RECIPIENT_CAP = "recipient_cap"  # limits.per_recipient_per_hour reached
+    OVER_BUDGET = "over_budget"  # one SMS costs more than limits.daily_credit_budget
+    UNKNOWN_OUTCOME = "unknown_outcome"  # limits.max_unknown_outcomes requests, no answer read
     EXPIRED = "expired"  # older than queue.max_age without being sent
 
 

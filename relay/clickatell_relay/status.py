@@ -35,7 +35,6 @@ class Health:
     pause_reason: str | None = None
     balance: float | None = None
     currency: str | None = None
-    credits_today: float = 0.0
     started_at: float = 0.0
 
     def error(self, message: str) -> None:
@@ -86,7 +85,7 @@ def status_payload(
         "pause_reason": health.pause_reason,
         "balance": health.balance,
         "currency": health.currency,
-        "credits_today": round(health.credits_today, 2),
+        "credits_today": round(stats.credits_today, 2),
         "durable_commits": durable_commits,
         "bookkeeping_commits": bookkeeping_commits,
         "version": __version__,

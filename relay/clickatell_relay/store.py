@@ -52,7 +52,7 @@ import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS sms (
     max_parts INTEGER NOT NULL,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    unknown_outcomes INTEGER NOT NULL DEFAULT 0,
     not_before REAL NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
@@ -132,6 +133,8 @@ CREATE TABLE IF NOT EXISTS receipts (
     mid INTEGER PRIMARY KEY, digest BLOB NOT NULL, connection INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS unknown_sends (recipient TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS unknown_sends_recipient ON unknown_sends (recipient, at);
 """
 
 
@@ -224,6 +227,17 @@ class Batch:
     max_parts: int
     created_at: float
     attempts: int
+    unknown_outcomes: tuple[int, ...]  # per row: requests whose outcome stayed unknown
+
+    def only(self, ids: Collection[int]) -> Batch:
+        """The same batch with only the rows `ids`."""
+        keep = [index for index, row_id in enumerate(self.ids) if row_id in ids]
+        return replace(
+            self,
+            ids=tuple(self.ids[index] for index in keep),
+            recipients=tuple(self.recipients[index] for index in keep),
+            unknown_outcomes=tuple(self.unknown_outcomes[index] for index in keep),
+        )
 
     def dead_letter(
         self, recipient: str, reason: str, detail: str, code: str | None = None
@@ -314,6 +328,7 @@ class Stats:
     oldest_queued_at: float | None
     digest_waiting: int
     dead_letters: int
+    credits_today: float = 0.0  # UTC day, the relay's estimate (unknown outcomes included)
     counters: dict[str, float] = field(default_factory=dict)
 
 
@@ -409,6 +424,10 @@ class Store:
             # cannot say which connection they belong to, and are not needed once
             # their PUBACKs are through. Dropping them risks a duplicate, never a loss.
             self._db.execute("DROP TABLE receipts")
+        if "state" in (columns := self._columns("sms")) and "unknown_outcomes" not in columns:
+            self._db.execute(
+                "ALTER TABLE sms ADD COLUMN unknown_outcomes INTEGER NOT NULL DEFAULT 0"
+            )
 
     # Threading -------------------------------------------------------------------
 
@@ -712,6 +731,7 @@ class Store:
             max_parts=first["max_parts"],
             created_at=min(row["created_at"] for row in rows),
             attempts=max(row["attempts"] for row in rows),
+            unknown_outcomes=tuple(row["unknown_outcomes"] for row in rows),
         )
 
     def next_due(self, *, exclude: Collection[int] = ()) -> float | None:
@@ -733,9 +753,15 @@ class Store:
         error: str | None = None,
         credits_used: float = 0.0,
         failed: int = 0,
+        unknown: Sequence[int] = (),
+        possibly_sent: Sequence[str] = (),
         now: float | None = None,
     ) -> None:
-        """Record what became of a batch in one bookkeeping transaction."""
+        """Record what became of a batch in one bookkeeping transaction.
+
+        `unknown` rows got no answer the relay could read (they may have been
+        sent); `possibly_sent` recipients count against the caps as if sent.
+        """
         now = time.time() if now is None else now
         with self._transaction(durable=False) as db:
             db.executemany(
@@ -754,6 +780,14 @@ class Store:
                 "UPDATE sms SET attempts = attempts + 1, not_before = ?, error = ?,"
                 " updated_at = ? WHERE id = ?",
                 [(retry_at, error, now, row_id) for row_id in retry],
+            )
+            db.executemany(
+                "UPDATE sms SET unknown_outcomes = unknown_outcomes + 1 WHERE id = ?",
+                [(row_id,) for row_id in unknown],
+            )
+            db.executemany(
+                "INSERT INTO unknown_sends (recipient, at) VALUES (?, ?)",
+                [(recipient, now) for recipient in possibly_sent],
             )
             self._count(db, "sent", len(sent))
             self._count(db, "dead_lettered", len(dead))
@@ -788,18 +822,21 @@ class Store:
                 max_parts=row["max_parts"],
                 created_at=row["created_at"],
                 attempts=row["attempts"],
+                unknown_outcomes=(row["unknown_outcomes"],),
             )
             for row in rows
         ]
 
     def sent_since(self, recipients: Collection[str], since: float) -> dict[str, list[float]]:
-        """When each recipient was sent an SMS since `since`, oldest first."""
+        """When each recipient was (or may have been) sent an SMS since `since`, oldest first."""
         found: dict[str, list[float]] = {recipient: [] for recipient in recipients}
+        numbers = json.dumps(sorted(recipients))
         for row in self._db.execute(
             "SELECT recipient, updated_at FROM sms WHERE state = 'sent'"
             " AND recipient IN (SELECT value FROM json_each(?)) AND updated_at >= ?"
-            " ORDER BY updated_at",
-            (json.dumps(sorted(recipients)), since),
+            " UNION ALL SELECT recipient, at FROM unknown_sends"
+            " WHERE recipient IN (SELECT value FROM json_each(?)) AND at >= ? ORDER BY 2",
+            (numbers, since, numbers, since),
         ):
             found[row[0]].append(float(row[1]))
         return found
@@ -938,6 +975,7 @@ class Store:
             db.execute(
                 "DELETE FROM sms WHERE state = 'sent' AND updated_at < ?", (now - retention,)
             )
+            db.execute("DELETE FROM unknown_sends WHERE at < ?", (now - retention,))
             db.execute(
                 "DELETE FROM dead_letters WHERE published = 1 AND id <= ("
                 "SELECT id FROM dead_letters ORDER BY id DESC LIMIT 1 OFFSET ?)",
@@ -948,8 +986,8 @@ class Store:
                 (f"credits:{utc_day(now - 7 * 86400)}",),
             )
 
-    def stats(self) -> Stats:
-        """Queue depth, oldest age, dead letters and the counters."""
+    def stats(self, now: float | None = None) -> Stats:
+        """Queue depth, oldest age, dead letters, today's credits and the counters."""
         depth, oldest = self._db.execute(
             "SELECT count(*), min(created_at) FROM sms WHERE state = 'queued'"
         ).fetchone()
@@ -969,6 +1007,7 @@ class Store:
             oldest_queued_at=min(oldest_values) if oldest_values else None,
             digest_waiting=int(waiting),
             dead_letters=int(dead),
+            credits_today=self.credits_spent(now),
             counters=counters,
         )
 

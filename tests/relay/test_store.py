@@ -232,3 +232,37 @@ def test_a_receipt_lives_only_while_its_packet_may_be_redelivered(tmp_path: Path
     assert not store.is_redelivery(first, four)
     assert store.stats().counters["received"] == 3
     store.close()
+
+
+def test_a_queue_file_of_schema_1_opens_with_everything_queued(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO meta VALUES ('schema', '1');
+        CREATE TABLE sms (
+            id INTEGER PRIMARY KEY, client_message_id TEXT NOT NULL, recipient TEXT NOT NULL,
+            text TEXT NOT NULL, route TEXT NOT NULL, topic TEXT NOT NULL,
+            priority INTEGER NOT NULL, options TEXT NOT NULL, max_parts INTEGER NOT NULL,
+            state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+            not_before REAL NOT NULL DEFAULT 0, created_at REAL NOT NULL,
+            updated_at REAL NOT NULL, api_message_id TEXT, error_code TEXT, error TEXT
+        );
+        INSERT INTO sms (client_message_id, recipient, text, route, topic, priority, options,
+            max_parts, state, created_at, updated_at)
+            VALUES ('c', '1', 'queued before the upgrade', 'r', 't', 5, '{}', 3, 'queued', 1, 1);
+        CREATE TABLE receipts (
+            mid INTEGER NOT NULL, digest BLOB NOT NULL, received_at REAL NOT NULL,
+            PRIMARY KEY (mid, digest)
+        ) WITHOUT ROWID;
+        INSERT INTO receipts VALUES (1, x'00', 1);
+        """
+    )
+    old.close()
+    store = Store(path)
+    batch = store.claim(limit=10, now=2)
+    assert batch is not None
+    assert (batch.text, batch.unknown_outcomes) == ("queued before the upgrade", (0,))
+    assert store.get_meta("schema") == "2"
+    store.close()

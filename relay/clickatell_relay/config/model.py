@@ -102,6 +102,7 @@ class LimitsConfig:
     credits_per_part: float = 1.0
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
+    max_unknown_outcomes: int = 3  # requests per SMS without a readable answer, then dead letter
     balance_check_interval: float = 300.0
     poll_interval: float = 5.0
 

@@ -196,6 +196,9 @@ LIMITS_SCHEMA = vol.Schema(
         vol.Optional("credits_per_part", default=1.0): _positive(float),
         vol.Optional("backoff_initial", default=1.0): vol.All(duration, vol.Range(min=0.01)),
         vol.Optional("backoff_max", default=60.0): vol.All(duration, vol.Range(min=0.01)),
+        vol.Optional("max_unknown_outcomes", default=3): vol.All(
+            _strict_int, vol.Range(min=1, max=100)
+        ),
         vol.Optional("balance_check_interval", default=300.0): vol.All(
             duration, vol.Range(min=0.1)
         ),
