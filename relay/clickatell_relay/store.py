@@ -24,11 +24,13 @@ Durability, and what a power cut can do:
   second time; a receipt lives only as long as the broker may redeliver that
   very packet (see `Store.begin_connection`).
 
-Bounded size: at most `queue.max_messages` SMS wait at once. An alert that
-would pass the bound is refused whole, dead-lettered with reason
-`queue_full` and counted; what is already queued is never evicted. Sent rows
-are kept for `queue.retention` (the per-recipient caps count them), dead
-letters until purged, at most `MAX_DEAD_LETTERS`.
+Bounded size: at most `queue.max_messages` SMS wait at once, counting an
+alert waiting for its digest once per recipient (folding makes one SMS for
+each). An alert that would pass the bound is refused whole, dead-lettered
+with reason `queue_full` and counted; what is already queued is never
+evicted. Sent rows are kept for `queue.retention` (the per-recipient caps
+count them), dead letters until purged, at most `MAX_DEAD_LETTERS` published
+ones, and a dead SMS as long as its dead letter.
 
 All methods are synchronous and meant to run on one thread: the relay calls
 them through `Store.call`, which uses the store's own single worker thread,
@@ -97,6 +99,7 @@ CREATE INDEX IF NOT EXISTS sms_queue ON sms (priority DESC, id) WHERE state = 'q
 CREATE INDEX IF NOT EXISTS sms_message ON sms (client_message_id);
 CREATE INDEX IF NOT EXISTS sms_recipient_sent ON sms (recipient, updated_at) WHERE state = 'sent';
 CREATE INDEX IF NOT EXISTS sms_updated ON sms (updated_at) WHERE state = 'sent';
+CREATE INDEX IF NOT EXISTS sms_dead ON sms (id) WHERE state = 'dead';
 CREATE TABLE IF NOT EXISTS digest (
     id INTEGER PRIMARY KEY,
     group_key TEXT NOT NULL,
@@ -587,11 +590,11 @@ class Store:
         with self._transaction(durable=True) as db:
             depth = self._depth(db)
             for item in digest:
-                if depth + 1 > max_messages:
+                if depth + len(item.recipients) > max_messages:
                     queue_full += 1
                     dead_letters.append(_full(item.topic, item.route, item.text, max_messages))
                     continue
-                depth += 1
+                depth += len(item.recipients)
                 queued_digest += 1
                 db.execute(
                     "INSERT INTO digest (group_key, route, topic, recipients, text, priority,"
@@ -642,9 +645,10 @@ class Store:
 
     @staticmethod
     def _depth(db: sqlite3.Connection) -> int:
+        """SMS queued, and SMS the digests will make (folding makes one per recipient)."""
         sms = db.execute("SELECT count(*) FROM sms WHERE state = 'queued'").fetchone()[0]
-        waiting = db.execute("SELECT count(*) FROM digest").fetchone()[0]
-        return int(sms) + int(waiting)
+        waiting = db.execute("SELECT total(json_array_length(recipients)) FROM digest").fetchone()
+        return int(sms) + int(waiting[0])
 
     @staticmethod
     def _insert_sms(db: sqlite3.Connection, alert: NewSms, now: float) -> None:
@@ -969,7 +973,7 @@ class Store:
     # Upkeep and inspection -------------------------------------------------------------------
 
     def prune(self, *, retention: float, now: float | None = None) -> None:
-        """Drop sent rows past retention and dead letters past the bound."""
+        """Drop sent rows past retention, and dead letters (with their SMS) past the bound."""
         now = time.time() if now is None else now
         with self._transaction(durable=False) as db:
             db.execute(
@@ -980,6 +984,11 @@ class Store:
                 "DELETE FROM dead_letters WHERE published = 1 AND id <= ("
                 "SELECT id FROM dead_letters ORDER BY id DESC LIMIT 1 OFFSET ?)",
                 (MAX_DEAD_LETTERS,),
+            )
+            # A dead SMS is kept for its dead letter (`queue retry`), and goes with it.
+            db.execute(
+                "DELETE FROM sms WHERE state = 'dead' AND id NOT IN"
+                " (SELECT sms_id FROM dead_letters WHERE sms_id IS NOT NULL)"
             )
             db.execute(
                 "DELETE FROM counters WHERE name LIKE 'credits:%' AND name < ?",

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from clickatell_relay.store import (
+    MAX_DEAD_LETTERS,
     NewDeadLetter,
     NewDigestItem,
     NewSms,
@@ -265,4 +266,48 @@ def test_a_queue_file_of_schema_1_opens_with_everything_queued(tmp_path: Path) -
     assert batch is not None
     assert (batch.text, batch.unknown_outcomes) == ("queued before the upgrade", (0,))
     assert store.get_meta("schema") == "2"
+    store.close()
+
+
+def test_dead_sms_go_with_their_dead_letters(tmp_path: Path) -> None:
+    """Dead SMS rows were never pruned: a flood grew the database without bound."""
+    store = Store(tmp_path / "q.db")
+    flood = [str(number) for number in range(MAX_DEAD_LETTERS + 5)]
+    commit(store, sms("a", *flood), max_messages=len(flood))
+    batch = store.claim(limit=len(flood), now=2000)
+    assert batch is not None
+    store.record_results(
+        dead=[
+            (row_id, batch.dead_letter(recipient, "rejected", "opted out", "122"))
+            for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
+        ],
+        now=2000,
+    )
+    store.mark_published([letter.id for letter in store.unpublished_dead_letters(len(flood))])
+    store.prune(retention=3600, now=3000)
+    dead_rows = store.messages(state="dead", limit=len(flood))
+    assert len(dead_rows) == MAX_DEAD_LETTERS
+    assert store.stats().dead_letters == MAX_DEAD_LETTERS
+    assert store.retry_dead() == MAX_DEAD_LETTERS  # each kept letter still has its SMS
+    store.close()
+
+
+def test_a_digest_alert_counts_once_per_recipient_against_the_bound(tmp_path: Path) -> None:
+    """Folding makes one SMS per recipient; the bound counted a digest alert as one."""
+    store = Store(tmp_path / "q.db")
+    item = NewDigestItem(
+        group_key="g",
+        route="r",
+        topic="t",
+        recipients=("1", "2", "3"),
+        text="disk full",
+        priority=5,
+        options={},
+        max_parts=1,
+    )
+    result = store.commit_burst(sms=[], digest=[item, item], dead=[], receipts=[], max_messages=4)
+    assert (result.queued_digest, result.queue_full) == (1, 1)
+    commit(store, sms("a", "4"), max_messages=4)
+    commit(store, sms("b", "5"), max_messages=4)
+    assert store.stats().queue_depth == 1  # the second did not fit: 3 + 1 is the bound
     store.close()
