@@ -161,6 +161,15 @@ class LocalBroker:
         if self._process is not None:
             self._process.send_signal(signal.SIGCONT)
 
+    def kill(self) -> None:
+        """Crash the broker (SIGKILL): no goodbye to its clients, no save."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+            if process.stderr:
+                process.stderr.close()
+
     def restart(self) -> None:
         """Stop and start again on the same port with the same persistence."""
         self.stop()

@@ -89,6 +89,7 @@ ACCOUNT_PAUSES: Final = frozenset({"no credit", "credentials refused"})
 MAINTENANCE_INTERVAL: Final = 10.0  # at most; at least every poll interval, and 1 s
 PRUNE_INTERVAL: Final = 600.0
 ERROR_DETAIL_LIMIT: Final = 300
+API_HOLD: Final = "api_hold_until"  # meta key: until when the API asked us to wait (429, 130)
 
 
 class Backoff:
@@ -234,6 +235,13 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; then let the requests in flight finish."""
         sends: set[asyncio.Task[None]] = set()
+        held = await self._store.call(self._store.get_meta, API_HOLD)
+        if held is not None and float(held) > self._clock():
+            self._hold_until = max(self._hold_until, float(held))
+            _LOGGER.info(
+                "The API asked the last run to wait: no request for %.0fs",
+                self._hold_until - self._clock(),
+            )
         try:
             while not stop.is_set():
                 delay = await self._step(sends)
@@ -308,7 +316,7 @@ class Dispatcher:
         if self._health.pause_reason not in ACCOUNT_PAUSES:
             return True  # the budget pause ends at midnight, nothing to check
         if await self._check_balance():
-            _LOGGER.info("The account has credit again; resuming")
+            _LOGGER.info("The account works again (%s); resuming", self._health.pause_reason)
             return True
         self._hold_until = now + self._limits.balance_check_interval
         return False
@@ -512,6 +520,7 @@ class Dispatcher:
             now=now,
         )
         self._backoff.reset()
+        self._health.clear("send", "dispatch")  # the API answered, and sending works
         _LOGGER.info(
             "Request %s: %d accepted, %d dead-lettered, %d to retry (%d part(s), route %s)",
             batch.client_message_id,
@@ -525,7 +534,7 @@ class Dispatcher:
     async def _failed(self, batch: Batch, error: ClickatellError) -> None:
         now = self._clock()
         detail = str(error)[:ERROR_DETAIL_LIMIT]
-        self._health.error(detail)
+        self._health.error("send", detail)
         if isinstance(error, ClickatellInvalidRequestError | ClickatellDestinationError):
             reason = (
                 Reason.REJECTED
@@ -545,6 +554,8 @@ class Dispatcher:
             # within the hour: a wasted request is cheaper than a relay asleep for good.
             wait = min(wait, MAX_API_WAIT)
             _LOGGER.warning("Rate limited by the API; waiting %.1fs", wait)
+            # Kept in the queue file: a relay restarted inside a 429 storm honours it too.
+            await self._store.call(self._store.set_meta, API_HOLD, repr(now + wait))
         elif isinstance(error, ClickatellPaymentRequiredError | ClickatellAuthenticationError):
             wait = self._limits.balance_check_interval
             what = (
@@ -555,6 +566,7 @@ class Dispatcher:
             if not self._health.paused:
                 _LOGGER.error("Sending paused (%s): %s", what, detail)
             self._health.pause(what)
+            await self._check_balance()  # the status shows the balance of the pause
         else:
             wait = self._backoff.next()
             _LOGGER.warning("Send failed (%s); retrying in %.1fs", detail, wait)
@@ -623,20 +635,52 @@ class Dispatcher:
     # Upkeep ---------------------------------------------------------------------------------
 
     async def _check_balance(self) -> bool:
-        """Read the balance for the status; whether sending may go on (True if unknowable)."""
+        """Read the balance for the status; whether sending may go on (True if unknowable).
+
+        The first read, at start, checks the credentials and the endpoint: what
+        is wrong is logged as an ERROR at once rather than at the first alert,
+        and refused credentials pause sending (alerts are queued meanwhile).
+        """
+        first = self._last_balance == 0.0
         self._last_balance = self._clock()
         if not self._client.supports(Operation.BALANCE):
             return True
         try:
             balance = await self._client.balance()
         except ClickatellError as error:
-            self._health.error(f"balance: {error}"[:ERROR_DETAIL_LIMIT])
+            self._health.error("balance", f"balance: {error}"[:ERROR_DETAIL_LIMIT])
             self._on_change()
+            if first:
+                self._report_at_start(error)
             return False
+        self._health.clear("balance")
         self._health.balance = balance.balance
         self._health.currency = balance.currency
         self._on_change()
+        if first and balance.balance <= 0:
+            _LOGGER.warning("The Clickatell account has no credit: alerts wait in the queue")
         return balance.balance > 0
+
+    def _report_at_start(self, error: ClickatellError) -> None:
+        api = self._config.clickatell.api.value
+        if isinstance(error, ClickatellAuthenticationError):
+            _LOGGER.error(
+                "Clickatell refused the credentials of the %s API (%s): alerts are queued,"
+                " and sending waits until the credentials work",
+                api,
+                error,
+            )
+            self._health.pause("credentials refused")
+            self._on_change()
+        elif isinstance(error, ClickatellConnectionError | ClickatellInvalidResponseError):
+            _LOGGER.error(
+                "At start the relay cannot reach the Clickatell %s API (%s): alerts are"
+                " queued and sent once it answers",
+                api,
+                error,
+            )
+        else:  # it answered: busy, rate limited... nothing to fix here
+            _LOGGER.warning("At start the Clickatell %s API answered: %s", api, error)
 
     async def _maintenance(self, now: float) -> None:
         expired = await self._store.call(

@@ -51,6 +51,25 @@ if TYPE_CHECKING:
     from .config import MqttConfig
 
 _LOGGER = logging.getLogger(__name__)
+_PAHO_LOGGER = logging.getLogger(f"{__name__}.paho")
+
+
+class _ReconnectsAreWarnings(logging.Filter):
+    """paho logs a broken socket ("Connection reset by peer") as an ERROR.
+
+    The relay handles it (it reconnects, and says so as a WARNING), so nothing
+    paho reports is more than a warning here. An exception in one of our
+    callbacks is not lost: paho raises it again, and the supervisor logs it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno = logging.WARNING
+            record.levelname = logging.getLevelName(logging.WARNING)
+        return True
+
+
+_PAHO_LOGGER.addFilter(_ReconnectsAreWarnings())
 MISC_INTERVAL: Final = 1.0
 # Beside the payload a PUBLISH carries its topic (up to 64 KiB), a packet ID and
 # properties: room for all of that, so only the payload decides.
@@ -124,7 +143,7 @@ class MqttConnection:
             reconnect_on_failure=False,
             manual_ack=True,
         )
-        self._client.enable_logger(_LOGGER)
+        self._client.enable_logger(_PAHO_LOGGER)
         if config.username:
             self._client.username_pw_set(config.username, config.password)
         if config.tls.enabled:

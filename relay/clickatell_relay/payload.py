@@ -207,9 +207,10 @@ def parse_payload(  # noqa: PLR0911 - one return per way a payload can fail
     """Parse one MQTT payload under a route's rules.
 
     `mode` is "text" (the payload is the message), "json" (it must be an
-    alert object) or "auto" (a JSON object when it parses as one, text
-    otherwise). `payload_options` names the send options the payload may set
-    (the route's); any other is refused.
+    alert object) or "auto" (what starts with `{` or `[` must be a JSON alert
+    object, anything else is text: a broken JSON alert is refused as
+    `bad_json`, never sent verbatim). `payload_options` names the send options
+    the payload may set (the route's); any other is refused.
     """
     if len(payload) > max_bytes:
         return Rejection(
@@ -223,19 +224,15 @@ def parse_payload(  # noqa: PLR0911 - one return per way a payload can fail
     if not stripped:
         return Rejection(reason=Reason.EMPTY, detail="the payload is empty")
 
-    document: object = None
-    if mode == "json" or (mode == "auto" and stripped.startswith("{")):
-        loaded = _load_json(stripped)
-        if isinstance(loaded, Rejection):
-            if mode == "json":
-                return loaded
-        elif isinstance(loaded, dict):
-            document = loaded
-        elif mode == "json":
-            return Rejection(reason=Reason.BAD_JSON, detail="expected a JSON object")
-    if document is None:
+    if mode == "text" or (mode == "auto" and not stripped.startswith(("{", "["))):
         return _finish(stripped, {"text": stripped, "topic": topic}, template, max_parts)
-    assert isinstance(document, dict)  # noqa: S101 - narrowed above
+    document = _load_json(stripped)
+    if isinstance(document, Rejection):
+        if mode == "auto":  # it looks like JSON: a broken alert, not a text
+            return Rejection(reason=Reason.BAD_JSON, detail=document.detail)
+        return document
+    if not isinstance(document, dict):
+        return Rejection(reason=Reason.BAD_JSON, detail="expected a JSON object")
     return _from_json(document, topic, template, max_parts, payload_options)
 
 

@@ -61,6 +61,8 @@ STATUS_MIN_INTERVAL: Final = 1.0
 DEAD_LETTER_POLL: Final = 5.0
 SHUTDOWN_TIMEOUT: Final = 10.0
 DEAD_LETTER_TEXT: Final = 500  # characters of a refused payload kept as the dead letter's text
+DEAD_LETTERS_LOGGED: Final = 10  # per burst, one line each; the rest are counted
+LOGGED_EXCERPT: Final = 200  # characters of a topic or a reason's detail in a log line
 T = TypeVar("T", bound=BaseException)
 
 
@@ -198,7 +200,7 @@ class Relay:
                     backoff.reset()
                 delay = backoff.next()
                 _LOGGER.exception("The %s task failed; restarting it in %.1fs", name, delay)
-                self.health.error(f"{name}: {error!r}"[:ERROR_DETAIL_LIMIT])
+                self.health.error(name, f"{name}: {error!r}"[:ERROR_DETAIL_LIMIT])
                 self._changed()
                 await _wait(stop, delay)
                 if not stop.is_set():
@@ -217,11 +219,12 @@ class Relay:
                 await connection.connect()
             except MqttError as error:
                 delay = backoff.next()
-                self.health.error(f"broker: {error}")
+                self.health.error("broker", f"broker: {error}")
                 _LOGGER.warning("%s; retrying in %.1fs", error, delay)
                 await _wait(stop, delay)
                 continue
             backoff.reset()
+            self.health.clear("broker")
             _LOGGER.info(
                 "Connected to %s:%d as %s (session %s)",
                 mqtt.host,
@@ -242,7 +245,7 @@ class Relay:
                 # TimeoutError: the supervisor would end at its next connect.
                 await asyncio.create_task(self._session(connection, stop), name="mqtt-session")
             except MqttError as error:
-                self.health.error(f"broker: {error}")
+                self.health.error("broker", f"broker: {error}")
                 _LOGGER.warning("Broker connection lost: %s", error)
             finally:
                 self.connected.clear()
@@ -256,9 +259,12 @@ class Relay:
         if self._burst is not None and not self._burst.done():
             await asyncio.wait({self._burst}, timeout=SHUTDOWN_TIMEOUT)
         if stop.is_set() and connection.is_connected:
-            with contextlib.suppress(MqttError):
+            mqtt = self.config.mqtt
+            status = json.dumps(await self.status(state=OFFLINE))
+            with contextlib.suppress(MqttError):  # the last status agrees with the availability
+                connection.publish_nowait(mqtt.status_topic, status, qos=1, retain=True)
                 await connection.publish(
-                    self.config.mqtt.availability_topic, OFFLINE, qos=1, retain=True, timeout=5
+                    mqtt.availability_topic, OFFLINE, qos=1, retain=True, timeout=5
                 )
         await connection.disconnect(timeout=SHUTDOWN_TIMEOUT)
 
@@ -368,10 +374,18 @@ class Relay:
         for message in burst:
             connection.ack(message)
         self.bursts += 1
-        if result.dead_letters:
-            _LOGGER.warning("%d alert(s) dead-lettered on receipt", result.dead_letters)
+        self.health.clear("mqtt")
+        _log_dead_letters(dead)
         if result.queue_full:
-            self.health.error(f"queue full: {result.queue_full} alert(s) refused")
+            max_messages = self.config.queue.max_messages
+            _LOGGER.warning(
+                "%d alert(s) dead-lettered: queue_full (%d SMS queued at most)",
+                result.queue_full,
+                max_messages,
+            )
+            self.health.error("queue", f"queue full: {result.queue_full} alert(s) refused")
+        else:
+            self.health.clear("queue")
         _LOGGER.debug(
             "Burst of %d: %d SMS and %d digest alert(s) queued, %d dead-lettered, %d skipped",
             len(burst),
@@ -446,7 +460,7 @@ class Relay:
 
     # Status and dead letters ---------------------------------------------------------------
 
-    async def status(self) -> dict[str, Any]:
+    async def status(self, state: str = ONLINE) -> dict[str, Any]:
         """The current status document."""
         stats = await self.store.call(self.store.stats)
         return status_payload(
@@ -454,6 +468,7 @@ class Relay:
             self.health,
             durable_commits=self.store.durable_commits,
             bookkeeping_commits=self.store.bookkeeping_commits,
+            state=state,
         )
 
     async def _publish_status(self, connection: MqttConnection, stop: asyncio.Event) -> None:
@@ -492,6 +507,23 @@ def _first(group: BaseExceptionGroup[T]) -> T:
     """The first leaf exception of a (possibly nested) exception group."""
     first = group.exceptions[0]
     return _first(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def _log_dead_letters(dead: Sequence[NewDeadLetter]) -> None:
+    """One line per alert refused on receipt (topic, route, reason), never its payload."""
+    for letter in dead[:DEAD_LETTERS_LOGGED]:
+        _LOGGER.warning(
+            "Alert on %s (route %s) dead-lettered: %s: %s",
+            (letter.topic or "")[:LOGGED_EXCERPT],
+            letter.route or "none",
+            letter.reason,
+            letter.detail[:LOGGED_EXCERPT],
+        )
+    if len(dead) > DEAD_LETTERS_LOGGED:
+        _LOGGER.warning(
+            "... and %d more alert(s) of that burst dead-lettered (see the dead-letter topic)",
+            len(dead) - DEAD_LETTERS_LOGGED,
+        )
 
 
 def _dead(

@@ -506,41 +506,40 @@ class Store:
         crash between commit and PUBACK.
 
         A receipt is worth something only while the broker may still redeliver
-        that very packet. The broker frees a packet ID when it has our PUBACK,
-        and reuses it for a new alert: after 65,535 others, or at once (some
-        brokers take the lowest free ID), or from 1 again when it lost our
-        session (a restart without persistence) or went back to an older save
-        (its session, and its numbering, from before the receipts). A new
-        alert comes first without DUP; but if the relay dies before committing
-        it, it comes again with DUP, and matching a stale receipt with the same
+        that very packet. The broker frees a packet ID when it has processed our
+        PUBACK, and reuses it for a new alert: after 65,535 others (mosquitto
+        numbers in sequence), or from 1 again when it lost our session (a
+        restart without persistence) or went back to an older save (its
+        session, and its numbering, from before the receipts). A new alert
+        comes first without DUP; but if the relay dies before committing it, it
+        comes again with DUP, and matching a stale receipt with the same
         content would skip it: a loss. So a receipt ends:
 
         * when the session is new (`session_present` false): nothing can be
           redelivered, every receipt goes;
-        * with the next commit on the same connection: every burst before it
-          was acknowledged (the receive loop acknowledges a burst before it
-          takes the next), so the table holds at most the last burst of this
-          connection and of the one before;
         * when its connection is older than the previous one: the broker
-          redelivers what it had unacknowledged when the relay reconnects, so
-          a receipt helps on the connection after its own, not later (after a
-          restored save the broker's redeliveries and its new numbers come on
-          the first connection after the restore; the receipts from before are
-          by then two connections old);
-        * when the packet ID is seen again without DUP: the commit of that
-          message replaces the receipt, and until it commits the relay
-          remembers the ID in memory (`Relay._fresh_ids`);
+          redelivers what it holds unacknowledged as soon as the relay's
+          session resumes, so a receipt serves on the connection after its
+          own and not later. After a restored save, the broker's redeliveries
+          and its new numbering start on the first connection after the
+          restore, and a relay that dies there before committing finds, on the
+          next, receipts two connections old: not a match;
+        * when its packet ID arrives again without DUP: the commit of that
+          message replaces the receipt (one per packet ID), and until it
+          commits the relay remembers the ID in memory (`Relay._fresh_ids`);
         * a DUP message matching a receipt is acknowledged again and its
-          receipt moves to the current connection, in case that PUBACK is lost
-          too.
+          receipt moves to the current connection, in case that PUBACK is
+          lost too.
 
-        What is left: a duplicate (never a loss) when a PUBACK the relay sent
-        is lost after the next commit, or when the relay reconnects twice before
-        the broker redelivers; and a loss only if a broker reuses a packet ID
-        within the same burst window and the relay dies in the few milliseconds
-        between reading that alert and committing it, with the content equal
-        to the acknowledged alert before it (mosquitto numbers in sequence and
-        never reuses an ID that soon).
+        A receipt is not dropped when its PUBACK is sent: the broker may not
+        have read it when it stops, saves and comes back (the PUBACKs of the
+        last bursts sit in its socket), and it then redelivers alerts already
+        queued. What is left: a duplicate when the relay reconnects twice
+        before the broker redelivers; and a loss only if the broker reuses a
+        packet ID on the same connection while the earlier alert's receipt is
+        kept, the relay dies in the milliseconds between reading the new alert
+        and committing it, and both alerts have the same topic and payload
+        (with mosquitto that takes 65,535 alerts on one connection first).
 
         One durable commit per connection; nothing is added per alert.
         """
@@ -581,8 +580,8 @@ class Store:
         """Commit a burst in one durable transaction; alerts past the bound are dead letters.
 
         `received` counts the burst's new messages; `receipts` (new messages and
-        redeliveries acknowledged again) replace the receipts of earlier bursts
-        on `connection`, which are acknowledged (see `begin_connection`).
+        redeliveries acknowledged again) are kept under `connection`, replacing
+        any earlier receipt of the same packet ID (see `begin_connection`).
         """
         now = time.time() if now is None else now
         queued_sms = queued_digest = queue_full = 0
@@ -622,7 +621,6 @@ class Store:
             for letter in dead_letters:
                 self._insert_dead(db, letter, now)
             if connection is not None:
-                db.execute("DELETE FROM receipts WHERE connection = ?", (connection,))
                 db.executemany(
                     "INSERT OR REPLACE INTO receipts (mid, digest, connection) VALUES (?, ?, ?)",
                     [(receipt.mid, receipt.digest, connection) for receipt in receipts],

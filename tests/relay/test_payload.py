@@ -40,8 +40,18 @@ def test_json_with_text_recipients_priority_and_options() -> None:
     )
 
 
-def test_auto_mode_treats_non_json_braces_as_text() -> None:
-    assert parse_payload(b"{not json}") == Alert(text="{not json}")
+@pytest.mark.parametrize(
+    "payload", [b"{not json}", b'{"text": "cut off', b"[WARN] disk full", b"[1, 2]"]
+)
+def test_auto_mode_refuses_what_looks_like_json_and_is_no_alert(payload: bytes) -> None:
+    """Such a payload was sent verbatim as text: a broken alert, half a JSON document."""
+    result = parse_payload(payload)
+    assert isinstance(result, Rejection)
+    assert result.reason is Reason.BAD_JSON
+
+
+def test_auto_mode_takes_other_text_as_it_is() -> None:
+    assert parse_payload(b"WARN: {disk} [full]") == Alert(text="WARN: {disk} [full]")
 
 
 def test_template_formats_json_fields() -> None:

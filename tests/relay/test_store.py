@@ -222,15 +222,18 @@ def test_a_receipt_lives_only_while_its_packet_may_be_redelivered(tmp_path: Path
     one = store.begin_connection(session_present=False)
     burst(one, first)
     assert store.is_redelivery(first, one)  # a copy on the same connection
-    burst(one, second)  # the burst before was acknowledged first
-    assert not store.is_redelivery(first, one)
+    burst(one, second)
     two = store.begin_connection(session_present=True)
-    assert store.is_redelivery(second, two)  # the next connection gets the copies
+    assert store.is_redelivery(first, two)  # the next connection gets the copies
+    assert store.is_redelivery(second, two)
+    other = Receipt(mid=1, digest=receipt_digest("alerts/x", b"other"))
+    burst(two, other)  # packet ID 1 reused: the new receipt replaces the old
+    assert not store.is_redelivery(first, two)
     three = store.begin_connection(session_present=True)
-    assert not store.is_redelivery(second, three)  # not the one after
-    burst(three, first)
+    assert not store.is_redelivery(second, three)  # not the connection after next
+    assert store.is_redelivery(other, three)
     four = store.begin_connection(session_present=False)  # the broker lost our session
-    assert not store.is_redelivery(first, four)
+    assert not store.is_redelivery(other, four)
     assert store.stats().counters["received"] == 3
     store.close()
 
