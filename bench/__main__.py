@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO, Pinning, Report, pin
+from bench.contenders import Mqttwarn
 
-BENCHMARKS = ("ingest", "delivery", "fanout", "drain", "integration")
+BENCHMARKS = ("ingest", "delivery", "fanout", "loss", "drain", "integration")
 DEFAULT_OUTPUT = REPO / "bench" / "results" / "latest.json"
 
 
@@ -60,6 +61,7 @@ def _machine(pinning: Pinning) -> dict[str, Any]:
         "python": platform.python_version(),
         "mosquitto": banner[0] if banner else None,
         "apprise": _version("apprise"),
+        "mqttwarn_virtualenv": Mqttwarn.versions(),
         "paho_mqtt": _version("paho-mqtt"),
         "aiohttp": _version("aiohttp"),
         "pinning": pinning.note,

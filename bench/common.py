@@ -1,9 +1,10 @@
-"""What the benchmarks share: broker, simulator, the relay as a pinned process, /proc probes.
+"""What the benchmarks share: broker, simulator, a contender as a pinned process, /proc probes.
 
-The relay runs as `python -m clickatell_relay run` pinned to one core with
-`taskset` (the last core this process may use); the bench itself, mosquitto
-and the simulator (in this process) are kept on the other cores, so they do
-not take the relay's core. Everything talks over loopback.
+A contender (the relay, `python -m clickatell_relay run`, or one of
+bench/contenders.py's alternatives) runs pinned to one core with `taskset`
+(the last core this process may use); the bench itself, mosquitto and the
+simulator (in this process) are kept on the other cores, so they do not take
+the contender's core. Everything talks over loopback.
 """
 
 from __future__ import annotations
@@ -124,9 +125,12 @@ def probe(pid: int) -> ProcSample:
 
 
 @contextlib.contextmanager
-def broker(directory: Path) -> Iterator[LocalBroker]:
-    """A private mosquitto (persistence on, as a Pi's would be) on a free port."""
-    local = LocalBroker(directory)
+def broker(directory: Path, options: Iterable[str] = ()) -> Iterator[LocalBroker]:
+    """A private mosquitto (persistence on, as a Pi's would be) on a free port.
+
+    `options` are extra mosquitto.conf lines (`log_type debug` logs every packet).
+    """
+    local = LocalBroker(directory, options=["allow_anonymous true", *options])
     local.start()
     try:
         yield local
@@ -205,29 +209,19 @@ def relay_config(
 
 
 @dataclass
-class RelayProcess:
-    """`python -m clickatell_relay run`, pinned, optionally under `strace -c` for fsyncs."""
+class Daemon:
+    """A contender's process, pinned, optionally under `strace -c` for fsyncs; logs to a file."""
 
-    config_path: Path
+    command: list[str]
+    log_path: Path
     pinning: Pinning
     strace_output: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
-    log_path: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        """Log next to the configuration."""
-        self.log_path = self.config_path.with_suffix(".log")
 
     def start(self) -> None:
-        """Start the relay (it connects and subscribes on its own)."""
-        command = [
-            sys.executable,
-            "-m",
-            "clickatell_relay",
-            "run",
-            "--config",
-            str(self.config_path),
-        ]
+        """Start it (it connects and subscribes on its own)."""
+        command = self.command
         if self.strace_output is not None:
             strace = shutil.which("strace")
             if strace is None:
@@ -243,18 +237,18 @@ class RelayProcess:
             ]
             command = [strace, *trace, *command]
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+            self.process = subprocess.Popen(  # noqa: S603 - our interpreters, our arguments
                 [*self.pinning.prefix(), *command],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
                 cwd=REPO,
             )
 
     @property
     def pid(self) -> int:
-        """The relay's own PID (under strace, strace's child)."""
+        """The contender's own PID (under strace, strace's child)."""
         if self.process is None:
             raise RuntimeError("not started")
         if self.strace_output is None:
@@ -266,30 +260,39 @@ class RelayProcess:
             if found:
                 return int(found[0])
             time.sleep(0.01)
-        raise RuntimeError("strace started no relay")
+        raise RuntimeError("strace started no process")
 
     def probe(self) -> ProcSample:
-        """The relay's counters now."""
+        """Its counters now."""
         return probe(self.pid)
 
-    def stop(self) -> int:
-        """SIGTERM (the graceful path) to the relay itself, and wait."""
+    def stop(self, grace: float = 30) -> int:
+        """SIGTERM (the graceful path) to the process itself; SIGKILL after `grace` seconds."""
+        return self._end(signal.SIGTERM, grace)
+
+    def kill(self) -> int:
+        """SIGKILL, as a power cut or the OOM killer would: no clean-up of any kind."""
+        return self._end(signal.SIGKILL, 10)
+
+    def _end(self, signum: signal.Signals, grace: float) -> int:
         if self.process is None:
             return 0
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGTERM)
+                os.kill(self.pid, signum)
             try:
-                self.process.wait(30)
+                self.process.wait(grace)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
         return self.process.returncode
 
     def fsyncs(self) -> dict[str, int]:
-        """fsync/fdatasync calls counted by `strace -c` (after `stop`)."""
-        if self.strace_output is None or not self.strace_output.exists():
+        """fsync/fdatasync calls counted by `strace -c` (after `stop`; none: an empty file)."""
+        if self.strace_output is None:
             return {}
+        if not self.strace_output.exists():
+            raise RuntimeError(f"strace wrote no summary to {self.strace_output}")
         counts: dict[str, int] = {}
         for line in self.strace_output.read_text(encoding="utf-8").splitlines():
             parts = line.split()
@@ -298,26 +301,36 @@ class RelayProcess:
         return counts
 
     def log_tail(self, lines: int = 20) -> str:
-        """The end of the relay's log, for an error message."""
+        """The end of its log, for an error message."""
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(encoding="utf-8").splitlines()[-lines:])
         return ""
 
 
 @contextlib.contextmanager
-def relay_process(
-    config_path: Path, pinning: Pinning, *, strace_output: Path | None = None
-) -> Iterator[RelayProcess]:
-    """A started relay process, stopped (gracefully) on exit."""
-    relay = RelayProcess(config_path, pinning, strace_output)
-    relay.start()
+def running(daemon: Daemon) -> Iterator[Daemon]:
+    """A started process, stopped (gracefully) on exit; its log's end printed on an error."""
+    daemon.start()
     try:
-        yield relay
+        yield daemon
     except BaseException:
-        print(f"The relay's log ends:\n{relay.log_tail()}", file=sys.stderr)
+        print(f"The log of {daemon.command[0]} ends:\n{daemon.log_tail()}", file=sys.stderr)
         raise
     finally:
-        relay.stop()
+        daemon.stop()
+
+
+def relay_command(config_path: Path) -> list[str]:
+    """`python -m clickatell_relay run` with this configuration."""
+    return [sys.executable, "-m", "clickatell_relay", "run", "--config", str(config_path)]
+
+
+def relay_process(
+    config_path: Path, pinning: Pinning, *, strace_output: Path | None = None
+) -> contextlib.AbstractContextManager[Daemon]:
+    """A started relay, logging next to its configuration; stopped (gracefully) on exit."""
+    log_path = config_path.with_suffix(".log")
+    return running(Daemon(relay_command(config_path), log_path, pinning, strace_output))
 
 
 # MQTT from the bench -------------------------------------------------------------------
@@ -325,32 +338,34 @@ def relay_process(
 
 @dataclass
 class StatusSample:
-    """A status document from the relay, and the relay's counters when it arrived."""
+    """A status document from the relay, and when it arrived."""
 
     at: float
     status: dict[str, Any]
-    proc: ProcSample | None
 
 
 class Mqtt:
-    """The bench's own MQTT connection (the relay's adapter): publish, and watch the status."""
+    """The bench's own MQTT connection (the relay's adapter): publish, watch who is online.
+
+    Every contender announces itself on `<name>/availability` ("online" when
+    it has subscribed); the relay also publishes its status document.
+    """
 
     def __init__(self, port: int, client_id: str) -> None:
         """Not connected until `connect`."""
         config = MqttConfig(port=port, client_id=client_id, session_expiry=60, keepalive=30)
         self.connection = MqttConnection(config)
         self.statuses: list[StatusSample] = []
-        self.online = asyncio.Event()
+        self._online: dict[str, asyncio.Event] = {}
         self.changed = asyncio.Event()
-        self.relay: RelayProcess | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        """Connect and follow the relay's status and availability."""
+        """Connect and follow the relay's status and everyone's availability."""
         await self.connection.connect()
         self._task = asyncio.create_task(self._collect())
         await self.connection.subscribe(
-            [f"{STATUS_PREFIX}/status", f"{STATUS_PREFIX}/availability"], qos=1, retained=True
+            [f"{STATUS_PREFIX}/status", "+/availability"], qos=1, retained=True
         )
 
     async def close(self) -> None:
@@ -371,15 +386,21 @@ class Mqtt:
 
     def _take(self, message: IncomingMessage) -> None:
         if message.topic.endswith("/availability"):
+            # A retained "online" is an earlier run's: only a live one counts.
             if message.payload == b"online" and not message.retain:
-                self.online.set()
+                self._online_event(message.topic.rsplit("/", 1)[0]).set()
             return
-        proc = None
-        if self.relay is not None and self.relay.process is not None:
-            with contextlib.suppress(OSError, RuntimeError):
-                proc = self.relay.probe()
-        self.statuses.append(StatusSample(time.monotonic(), json.loads(message.payload), proc))
+        self.statuses.append(StatusSample(time.monotonic(), json.loads(message.payload)))
         self.changed.set()
+
+    def _online_event(self, name: str) -> asyncio.Event:
+        return self._online.setdefault(name, asyncio.Event())
+
+    async def until_online(self, name: str, within: float = 30) -> None:
+        """Wait for `name` to say it is online (once per start); TimeoutError after `within` s."""
+        event = self._online_event(name)
+        await asyncio.wait_for(event.wait(), within)
+        event.clear()
 
     def status(self) -> dict[str, Any]:
         """The latest status (empty before the first)."""

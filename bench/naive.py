@@ -1,20 +1,26 @@
 """What users write instead of the relay: a hand-rolled paho loop that sends each alert itself.
 
-    python bench/naive.py --config groups.json --mode post
-    python bench/naive.py --config groups.json --mode apprise [--throttle 5.5]
+    python bench/naive.py --config routes.json --name naive_post --mode post
+    python bench/naive.py --config routes.json --name apprise --mode apprise [--throttle 5.5]
 
-It subscribes to `fanout/<group>` (QoS 1, paho's automatic ack on receipt)
-and, in the paho callback, sends the alert to every number of the group:
+It subscribes to every topic filter of the routes (QoS 1, a clean session:
+the broker keeps nothing for it while it is down) and, in the paho callback,
+sends the alert to every number of each route it matches. paho acknowledges
+the alert (PUBACK) when the callback returns: after the send attempt,
+whatever its outcome, so an alert whose requests failed is acknowledged and
+gone.
 
 * `post`: one `POST /v1/message` per recipient with `requests`, one after the
   other, no retry: the loop most scripts grow into.
 * `apprise`: Apprise's Clickatell plugin (`clickatell://KEY/N1/N2/...`), which
   makes one `GET /messages/http/send` per recipient, waiting
   `request_rate_per_sec` seconds between requests (5.5 as shipped), no retry.
-  Its URL is pointed at the simulator.
+  Apprise has no MQTT side: this loop is the bench's own, around Apprise's
+  `notify`. The plugin's URL (Clickatell's, hard-coded) is pointed at the
+  simulator.
 
-The config file is JSON: {"base_url", "api_key", "broker_port", "groups": {name: [numbers]}}.
-It prints "ready" once subscribed and runs until SIGTERM.
+The config file is JSON: {"api_url", "api_key", "broker_port", "routes": {filter: [numbers]}}.
+Once subscribed it publishes "online" to `<name>/availability`; it runs until SIGTERM.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ def post_each(config: dict[str, Any], numbers: list[str], text: str) -> None:
     for to in numbers:
         body = {"messages": [{"channel": "sms", "to": to, "content": text}]}
         requests.post(
-            f"{config['base_url']}/v1/message",
+            f"{config['api_url']}/v1/message",
             json=body,
             headers={"Authorization": config["api_key"], "Accept": "application/json"},
             timeout=15,
@@ -51,7 +57,7 @@ def apprise_sender(throttle: float | None) -> Any:  # noqa: ANN401 - Apprise is 
     )
 
     def send(config: dict[str, Any], numbers: list[str], text: str) -> None:
-        NotifyClickatell.notify_url = f"{config['base_url']}/messages/http/send"
+        NotifyClickatell.notify_url = f"{config['api_url']}/messages/http/send"
         if throttle is not None:
             NotifyClickatell.request_rate_per_sec = throttle
         notifier = apprise.Apprise()
@@ -65,24 +71,29 @@ def main() -> int:
     """Subscribe and send until SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument("--name", required=True, help="client id and availability topic prefix")
     parser.add_argument("--mode", choices=("post", "apprise"), required=True)
     parser.add_argument("--throttle", type=float, help="Apprise: seconds between requests")
     args = parser.parse_args()
     config = json.loads(args.config.read_text(encoding="utf-8"))
+    routes: dict[str, list[str]] = config["routes"]
     send = post_each if args.mode == "post" else apprise_sender(args.throttle)
+    availability = f"{args.name}/availability"
 
     def on_message(_client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
-        group = message.topic.rsplit("/", 1)[-1]
-        send(config, config["groups"][group], message.payload.decode())
+        for topic_filter, numbers in routes.items():
+            if paho.topic_matches_sub(topic_filter, message.topic):
+                send(config, numbers, message.payload.decode())
 
-    def on_subscribe(*_args: object) -> None:
-        print("ready", flush=True)
+    def on_subscribe(client: paho.Client, *_args: object) -> None:
+        client.publish(availability, "online", qos=1, retain=True)
 
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"naive-{args.mode}")
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=args.name)
     client.on_message = on_message
     client.on_subscribe = on_subscribe
+    client.will_set(availability, "offline", qos=1, retain=True)
     client.connect("127.0.0.1", config["broker_port"])
-    client.subscribe("fanout/#", qos=1)
+    client.subscribe([(topic_filter, 1) for topic_filter in routes])
     signal.signal(signal.SIGTERM, lambda *_: client.disconnect())
     client.loop_forever()
     return 0

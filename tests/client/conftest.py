@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from simulator.receiver import CallbackReceiver, started_receiver
 
 from aioclickatell import ApiFlavour, ClickatellClient, ContentFormat, HttpMethod, PlatformEndpoint
 from clickatell_relay.simulator import Account, Simulator
@@ -102,3 +103,10 @@ async def make_client(simulator: Simulator) -> AsyncIterator[ClientFactory]:
 def setup(request: pytest.FixtureRequest) -> Setup:
     """Each flavour and transport in turn."""
     return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[CallbackReceiver]:
+    """A callback target on loopback (the simulator tests' own)."""
+    async for started in started_receiver():
+        yield started

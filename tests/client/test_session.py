@@ -102,7 +102,7 @@ def test_capabilities_per_flavour() -> None:
     platform = ClickatellClient(api=ApiFlavour.PLATFORM, api_key="k")
     http = ClickatellClient(api=ApiFlavour.HTTP, **credentials(ApiFlavour.HTTP))
     assert rest.operations == frozenset(Operation)
-    assert platform.operations == {Operation.SEND, Operation.BALANCE}
+    assert platform.operations == {Operation.SEND, Operation.BALANCE, Operation.STATUS}
     assert http.operations == frozenset(Operation)
     assert (rest.batch_ceiling, platform.batch_ceiling, http.batch_ceiling) == (600, 200, 600)
     assert "user_priority_queue" in rest.supported_options

@@ -37,6 +37,17 @@ MQTT payloads:
   whose recipients resolve on the allowlist, or a Rejection with a reason.
   FAILS: a bug, see the test.
 
+Callbacks (statuses and replies Clickatell sends us):
+
+* tests/client/test_callbacks.py: every flavour's golden examples, and every
+  class of bad callback by example.
+* here, `test_any_callback_is_events_or_an_invalid_callback_error`: any bytes,
+  content type and query, every flavour: a list of well-formed events or a
+  ClickatellInvalidCallbackError with a reason, never another exception.
+* here, `test_callbacks_close_to_the_real_shapes`: the real shapes (legacy
+  fields, One API events, /messages objects) with any value garbled, as JSON,
+  a form or a query.
+
 The configuration loader:
 
 * tests/relay/test_config.py: any YAML structure gives a config or a
@@ -69,10 +80,15 @@ from aioclickatell import (
     ApiFlavour,
     ClickatellClient,
     ClickatellError,
+    ClickatellInvalidCallbackError,
     ContentFormat,
+    DeliveryStatus,
     HttpMethod,
+    InboundMessage,
+    MessageStatus,
     PlatformEndpoint,
     SendOptions,
+    parse_callback,
 )
 from aioclickatell.codes import retry_after_seconds
 from aioclickatell.flavours import ApiResponse, Credentials, Flavour, flavour_for
@@ -263,13 +279,28 @@ def check_result(result: object) -> None:
         assert result.status.strip()
 
 
+# Nested past Python's recursion limit, well inside MAX_RESPONSE_BYTES.
+DEEP_JSON: Final = "[" * 100_000 + "]" * 100_000
+DEEP_XML: Final = "<a>" * 20_000 + "</a>" * 20_000
+
+
 @pytest.mark.parametrize("flavour", list(FLAVOURS))
 @pytest.mark.parametrize("parser", list(PARSERS))
 @settings(max_examples=40, deadline=None)
 @given(status=STATUSES, content_type=CONTENT_TYPES, body=BODIES, retry_after=RETRY_AFTER)
+@example(status=200, content_type="application/json", body=DEEP_JSON, retry_after=None)
+@example(status=200, content_type="application/xml", body=DEEP_XML, retry_after=None)
 def test_every_answer_is_a_well_formed_result_or_an_error_with_its_reason(
     flavour: str, parser: str, status: int, content_type: str, body: str, retry_after: float | None
 ) -> None:
+    """A bug the callback fuzzing below found (fixed): reading JSON and XML answers.
+
+    JSON or XML nested deeper than Python's recursion limit (under
+    MAX_RESPONSE_BYTES) raised RecursionError, not a ClickatellError:
+    json.loads recursed, and so did xml_to_dict after the (flat) XML parser.
+    Found at the same time on main (tests/client/test_errors.py,
+    test_deeply_nested_*); the two fixes are one in flavours/base.py.
+    """
     response = ApiResponse(
         status=status, content_type=content_type, text=body, retry_after=retry_after
     )
@@ -507,6 +538,173 @@ def test_any_raw_answer_is_a_result_or_an_error_with_its_reason(
         assert retry_after is None or retry_after >= 0
     else:
         assert result is not None
+
+
+# Callbacks ----------------------------------------------------------------------------------
+
+CALLBACK_TYPES = st.sampled_from(
+    [
+        None,
+        "",
+        "application/json",
+        "application/xml",
+        "text/xml; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ]
+)
+CALLBACK_NAMES = st.sampled_from(
+    [
+        "apiMsgId",
+        "cliMsgId",
+        "moMsgId",
+        "api_id",
+        "status",
+        "charge",
+        "timestamp",
+        "to",
+        "from",
+        "text",
+        "charset",
+        "udh",
+        "data",
+        "event",
+        "messageStatusUpdate",
+        "moText",
+        "messageId",
+        "statusCode",
+        "content",
+        "replyMessageId",
+        "fromNumber",
+        "toNumber",
+        "keyword",
+        "sms",
+    ]
+)
+CALLBACK_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    NUMBERS,
+    st.text(max_size=12),
+    st.sampled_from(
+        ["004", "4", "099", "DEVICE_ACK", "BOUNCED", "UTF-16BE", "UCS-2", "EBCDIC", "D800", "00e9"]
+    ),
+)
+CALLBACK_VALUES = st.recursive(
+    CALLBACK_LEAVES,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(CALLBACK_NAMES, children, max_size=5)
+    ),
+    max_leaves=20,
+)
+FORM_VALUES = st.one_of(
+    st.text(max_size=16),
+    st.sampled_from(["004", "0.30", "nan", "-1", "1e999", "2015-02-04 09:30:36", "%FF%00", "D800"]),
+)
+
+
+def check_event(event: object) -> None:
+    """An event is well formed: IDs and numbers are text, times aware, charges finite."""
+    if isinstance(event, DeliveryStatus):
+        assert event.api_message_id.strip()
+        assert isinstance(event.status, MessageStatus)
+        assert event.status_text
+        assert event.charge is None or (math.isfinite(event.charge) and event.charge >= 0)
+    else:
+        assert isinstance(event, InboundMessage), event
+        assert event.message_id.strip()
+        assert event.sender.strip()
+        assert event.to.strip()
+        assert isinstance(event.text, str)
+    assert event.timestamp is None or event.timestamp.tzinfo is not None
+
+
+def parse_any(api: ApiFlavour, body: bytes, content_type: str | None, query: str) -> None:
+    try:
+        events = parse_callback(api, body=body, content_type=content_type, query=query)
+    except ClickatellInvalidCallbackError as error:
+        assert str(error).startswith(f"Invalid Clickatell {api.value} callback: ")
+    else:
+        assert isinstance(events, list)
+        for event in events:
+            check_event(event)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    api=st.sampled_from(list(ApiFlavour)),
+    body=st.one_of(
+        st.binary(max_size=300),
+        CALLBACK_VALUES.map(_json).map(str.encode),
+        xml_documents().map(str.encode),
+        st.text(max_size=100).map(str.encode),
+    ),
+    content_type=CALLBACK_TYPES,
+    query=st.one_of(st.text(max_size=60), st.just("")),
+)
+@example(
+    api=ApiFlavour.HTTP, body=b"", content_type=None, query="apiMsgId=a&status=4&timestamp=1e400"
+)
+@example(api=ApiFlavour.PLATFORM, body=b'{"event": {"moText": [{}]}}', content_type=None, query="")
+@example(api=ApiFlavour.PLATFORM, body=b"[" * 30_000 + b"]" * 30_000, content_type=None, query="")
+@example(api=ApiFlavour.REST, body=b"<a>" * 10_000 + b"</a>" * 10_000, content_type=None, query="")
+def test_any_callback_is_events_or_an_invalid_callback_error(
+    api: ApiFlavour, body: bytes, content_type: str | None, query: str
+) -> None:
+    """A bug this fuzzing found (fixed): deep nesting raised RecursionError; see above."""
+    parse_any(api, body, content_type, query)
+
+
+@st.composite
+def shaped_callbacks(draw: st.DrawFn) -> tuple[ApiFlavour, bytes, str | None, str]:
+    """The real shapes, any value garbled, as JSON, a form or a query."""
+    legacy_status = {"apiMsgId": "a1", "status": "004", "charge": "0.3", "timestamp": "1218008129"}
+    legacy_reply = {"moMsgId": "m1", "from": "27", "to": "28", "text": "hi", "charset": "UTF-8"}
+    shape = draw(st.sampled_from(["legacy-status", "legacy-reply", "one-api", "platform"]))
+    if shape.startswith("legacy"):
+        fields: dict[str, Any] = dict(legacy_status if shape == "legacy-status" else legacy_reply)
+        for name in draw(st.lists(st.sampled_from(sorted(fields)), max_size=3)):
+            fields[name] = draw(FORM_VALUES if draw(st.booleans()) else CALLBACK_LEAVES)
+        api = draw(st.sampled_from([ApiFlavour.REST, ApiFlavour.HTTP]))
+        how = draw(st.sampled_from(["query", "form", "json"]))
+        if how == "json":
+            return api, _json(fields).encode(), "application/json", ""
+        form = "&".join(f"{name}={value}" for name, value in fields.items())
+        if how == "query":
+            return api, b"", None, form
+        return api, form.encode("utf-8", errors="replace"), "application/x-www-form-urlencoded", ""
+    entry: dict[str, Any] = draw(
+        st.fixed_dictionaries(
+            {"messageId": CALLBACK_LEAVES},
+            optional={
+                "status": CALLBACK_LEAVES,
+                "statusCode": CALLBACK_LEAVES,
+                "timestamp": CALLBACK_LEAVES,
+                "from": CALLBACK_LEAVES,
+                "to": CALLBACK_LEAVES,
+                "content": CALLBACK_LEAVES,
+                "charset": CALLBACK_LEAVES,
+                "sms": CALLBACK_VALUES,
+            },
+        )
+    )
+    if shape == "one-api":
+        kind = draw(st.sampled_from(["messageStatusUpdate", "moText", "moMedia"]))
+        payload: dict[str, Any] = {"integrationId": "i", "event": {kind: [entry]}}
+    else:
+        payload = (
+            {**entry, "replyMessageId": draw(CALLBACK_LEAVES)} if draw(st.booleans()) else entry
+        )
+    return ApiFlavour.PLATFORM, _json(payload).encode(), "application/json", ""
+
+
+@settings(max_examples=400, deadline=None)
+@given(callback=shaped_callbacks())
+def test_callbacks_close_to_the_real_shapes(
+    callback: tuple[ApiFlavour, bytes, str | None, str],
+) -> None:
+    parse_any(*callback)
 
 
 # MQTT payloads ------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import pytest
 
 from clickatell_relay.simulator import Account, Simulator
 
+from .receiver import CallbackReceiver, started_receiver
+
 API_KEY = "sim-test-key-4Tq9"
 USERNAME = "sim-user"
 PASSWORD = "sim-password-77"
@@ -83,3 +85,10 @@ def http_credentials(**extra: str) -> dict[str, str]:
 
 def dumps(payload: Any) -> str:
     return json.dumps(payload)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[CallbackReceiver]:
+    """A callback target on loopback."""
+    async for started in started_receiver():
+        yield started

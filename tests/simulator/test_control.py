@@ -154,7 +154,7 @@ async def test_control_config(simulator: Simulator, session: aiohttp.ClientSessi
     async with session.patch(
         simulator.root_url + "/_sim/config", json={"messages_per_second": 5}
     ) as response:
-        assert await response.json() == {"messages_per_second": 5.0}
+        assert (await response.json())["messages_per_second"] == 5.0
     assert simulator.messages_per_second == 5.0
     async with session.patch(
         simulator.root_url + "/_sim/config", json={"messages_per_second": -1}
@@ -163,7 +163,7 @@ async def test_control_config(simulator: Simulator, session: aiohttp.ClientSessi
     async with session.patch(
         simulator.root_url + "/_sim/config", json={"messages_per_second": None}
     ) as response:
-        assert await response.json() == {"messages_per_second": None}
+        assert (await response.json())["messages_per_second"] is None
     assert simulator.messages_per_second is None
 
 

@@ -262,7 +262,7 @@ async def test_delmsg(simulator: Simulator, session: aiohttp.ClientSession) -> N
         http_credentials(to="27831234567", text="Later", scheduled_time=later),
     )
     message = simulator.messages[0]
-    assert message.status == "003"
+    assert message.status == "011"  # queued for later delivery
     assert simulator.account.balance == Decimal(99)
     status, text = await call(
         session, simulator, "/http/delmsg", http_credentials(apimsgid=message.api_message_id)
@@ -294,7 +294,7 @@ async def test_unknown_command_and_wrong_method(
     simulator: Simulator, session: aiohttp.ClientSession
 ) -> None:
     base = simulator.base_url("http")
-    async with session.get(base + "/http/querymsg", params=http_credentials()) as response:
+    async with session.get(base + "/http/getmsgcharge", params=http_credentials()) as response:
         assert response.status == 404
         assert await response.text() == "ERR: 161, Resource does not exist"
     async with session.put(base + "/http/sendmsg", data=http_credentials()) as response:

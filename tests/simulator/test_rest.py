@@ -520,7 +520,7 @@ async def test_scheduled_message_can_be_stopped_and_is_refunded(
     )
     assert status == 202
     message = simulator.messages[0]
-    assert message.status == "003"
+    assert message.status == "011"  # queued for later delivery
     assert message.scheduled_for is not None
     assert message.scheduled_for.strftime(fmt) == when
     assert simulator.account.balance == Decimal(99)

@@ -5,9 +5,11 @@ the same files, as a top-level package of the relay's wheel. Imports inside it
 are relative so both can load it.
 """
 
+from .callbacks import parse_callback
 from .client import ClickatellClient
 from .const import (
     DEFAULT_MAX_BATCH_SIZE,
+    MAX_CALLBACK_BYTES,
     ApiFlavour,
     ContentFormat,
     HttpMethod,
@@ -21,6 +23,7 @@ from .exceptions import (
     ClickatellConnectionError,
     ClickatellDestinationError,
     ClickatellError,
+    ClickatellInvalidCallbackError,
     ClickatellInvalidRecipientError,
     ClickatellInvalidRequestError,
     ClickatellInvalidResponseError,
@@ -33,10 +36,14 @@ from .exceptions import (
 )
 from .models import (
     Balance,
+    CallbackEvent,
     Coverage,
+    DeliveryStatus,
     Encoding,
+    InboundMessage,
     MessagePlan,
     MessageResult,
+    MessageStatus,
     SendOptions,
     SendResult,
     StopResult,
@@ -47,14 +54,17 @@ from .segments import is_gsm7, plan_message
 
 __all__ = [
     "DEFAULT_MAX_BATCH_SIZE",
+    "MAX_CALLBACK_BYTES",
     "ApiFlavour",
     "Balance",
+    "CallbackEvent",
     "ClickatellAuthenticationError",
     "ClickatellCannotConnectError",
     "ClickatellClient",
     "ClickatellConnectionError",
     "ClickatellDestinationError",
     "ClickatellError",
+    "ClickatellInvalidCallbackError",
     "ClickatellInvalidRecipientError",
     "ClickatellInvalidRequestError",
     "ClickatellInvalidResponseError",
@@ -66,10 +76,13 @@ __all__ = [
     "ClickatellUnsupportedError",
     "ContentFormat",
     "Coverage",
+    "DeliveryStatus",
     "Encoding",
     "HttpMethod",
+    "InboundMessage",
     "MessagePlan",
     "MessageResult",
+    "MessageStatus",
     "Operation",
     "Overflow",
     "PlatformEndpoint",
@@ -80,5 +93,6 @@ __all__ = [
     "is_gsm7",
     "normalize_number",
     "normalize_numbers",
+    "parse_callback",
     "plan_message",
 ]

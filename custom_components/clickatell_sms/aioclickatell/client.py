@@ -35,6 +35,7 @@ from .flavours import ApiRequest, ApiResponse, Credentials, Flavour, flavour_for
 from .models import (
     Balance,
     Coverage,
+    DeliveryStatus,
     MessagePlan,
     MessageResult,
     SendOptions,
@@ -272,12 +273,24 @@ class ClickatellClient:
 
     async def stop(self, api_message_id: str) -> StopResult:
         """Try to stop a scheduled or queued message."""
-        if not api_message_id or not api_message_id.isalnum():
-            raise ClickatellInvalidRequestError("A message ID is letters and digits (code 109)")
+        _check_message_id(api_message_id)
         return await self._call(
             self._flavour.stop_request(api_message_id),
             lambda response: self._flavour.parse_stop(response, api_message_id),
             read_only=False,
+        )
+
+    async def message_status(self, api_message_id: str) -> DeliveryStatus:
+        """A message's status now (the "Query Message" command); a read, safe to repeat.
+
+        Callbacks are Clickatell's preferred way (seed 001 section 7); this is for
+        a message whose callback has not come.
+        """
+        _check_message_id(api_message_id)
+        return await self._call(
+            self._flavour.status_request(api_message_id),
+            lambda response: self._flavour.parse_status(response, api_message_id),
+            read_only=True,
         )
 
     # Transport
@@ -406,6 +419,12 @@ class ClickatellClient:
     def __repr__(self) -> str:
         """Never show the credentials."""
         return f"ClickatellClient(api={self.api.value!r}, base_url={str(self._base_url)!r})"
+
+
+def _check_message_id(api_message_id: str) -> None:
+    """An ID goes into a path or a parameter: letters and digits only."""
+    if not api_message_id or not api_message_id.isalnum():
+        raise ClickatellInvalidRequestError("A message ID is letters and digits (code 109)")
 
 
 def _is_loopback(host: str) -> bool:

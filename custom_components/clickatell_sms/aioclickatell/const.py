@@ -41,6 +41,7 @@ class Operation(StrEnum):
     STOP = "stop"
     BALANCE = "balance"
     COVERAGE = "coverage"
+    STATUS = "status"  # query a message's status
 
 
 class Overflow(StrEnum):
@@ -65,6 +66,8 @@ HTTP_POST_BATCH_CEILING = 600  # seed 004
 
 DEFAULT_REQUEST_TIMEOUT = 10.0
 MAX_RESPONSE_BYTES = 1 << 20  # no Clickatell answer comes near this
+# A callback of 35 parts of text is a few kilobytes; a larger body is refused.
+MAX_CALLBACK_BYTES = 1 << 16
 
 # Scheduling is possible "of up to 7 days ahead" (seed 001 section 2).
 MAX_SCHEDULE_DAYS = 7

@@ -105,12 +105,17 @@ class ClickatellInvalidResponseError(ClickatellError):
     """The API answered with something the client cannot understand."""
 
 
+class ClickatellInvalidCallbackError(ClickatellError):
+    """A callback (status or reply) that is not what Clickatell sends: answer it 400."""
+
+
 __all__ = [
     "ClickatellAuthenticationError",
     "ClickatellCannotConnectError",
     "ClickatellConnectionError",
     "ClickatellDestinationError",
     "ClickatellError",
+    "ClickatellInvalidCallbackError",
     "ClickatellInvalidRecipientError",
     "ClickatellInvalidRequestError",
     "ClickatellInvalidResponseError",

@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 
 from .const import (
     MAX_CREDITS_VALUES,
@@ -283,3 +283,84 @@ class StopResult:
     def __post_init__(self) -> None:
         """Status 006 is "User cancelled message delivery"."""
         object.__setattr__(self, "stopped", self.status == "006")
+
+
+class MessageStatus(StrEnum):
+    """What became of a message, one name for the legacy codes and the One API's statuses.
+
+    The API's own code and text stay beside it in `DeliveryStatus`; the mapping
+    is in docs/api-contract.md and `statuses.py`.
+    """
+
+    UNKNOWN = "unknown"  # legacy 001, One API UNKNOWN: no such message, or not reported yet
+    SCHEDULED = "scheduled"  # 011, SCHEDULED: waiting for its scheduled time
+    QUEUED = "queued"  # 002, 008, QUEUED: accepted, not yet handed on
+    DELIVERED_TO_GATEWAY = "delivered_to_gateway"  # 003, SENT_TO_SUPPLIER
+    DELIVERED = "delivered"  # 004, DEVICE_ACK, READ: on the handset
+    FAILED = "failed"  # 005, 007, 009, DELIVERY_FAILURE, ROUTING_ERROR, ...
+    EXPIRED = "expired"  # 010, EXPIRED
+    CANCELLED = "cancelled"  # 006, 013, STOPPED_BY_USER, STOPPED_BY_ADMIN
+    OUT_OF_CREDIT = "out_of_credit"  # 012, INSUFFICIENT_ACCOUNT_BALANCE
+    LIMIT_EXCEEDED = "limit_exceeded"  # 014, VOLUME_LIMIT*
+
+    @property
+    def final(self) -> bool:
+        """Whether no later status will follow."""
+        return self in _FINAL
+
+    @property
+    def failed(self) -> bool:
+        """Whether the message ended without reaching the handset."""
+        return self.final and self is not MessageStatus.DELIVERED
+
+
+_FINAL = frozenset(
+    {
+        MessageStatus.DELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.EXPIRED,
+        MessageStatus.CANCELLED,
+        MessageStatus.OUT_OF_CREDIT,
+        MessageStatus.LIMIT_EXCEEDED,
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryStatus:
+    """A message's status, from a status callback or a status query.
+
+    `status_code` and `status_text` are the API's own ("004" and "Received by
+    recipient"; "5" and "DEVICE_ACK"), filled from Clickatell's tables where
+    the API gave only one of them (a One API status named without a number
+    has no code). Fields an API does not send are None.
+    """
+
+    api_message_id: str
+    status: MessageStatus
+    status_code: str | None
+    status_text: str
+    client_message_id: str | None = None
+    to: str | None = None
+    sender: str | None = None  # from
+    charge: float | None = None
+    timestamp: datetime | None = None  # aware, UTC
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboundMessage:
+    """A message a handset sent to a two-way number (an MO message, a reply)."""
+
+    message_id: str
+    sender: str  # from: the handset
+    to: str  # the two-way number
+    text: str
+    timestamp: datetime | None = None  # aware, UTC
+    keyword: str | None = None
+    related_message_id: str | None = None  # the message this replies to, where the API says
+    charset: str | None = None  # as the API named it
+    udh: str | None = None  # hex
+
+
+# What a callback carries: a status (delivery receipt) or a reply.
+CallbackEvent: TypeAlias = DeliveryStatus | InboundMessage

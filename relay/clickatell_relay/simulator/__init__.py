@@ -8,10 +8,15 @@ mistakes. Importing it needs only aiohttp.
     await sim.start()                     # 127.0.0.1, a free port
     sim.base_url("rest")                  # http://127.0.0.1:PORT/rest
     sim.inject("unavailable", count=1)    # the next API request answers 503
+    sim.account.callback_url = "http://127.0.0.1:8123/status"  # status callbacks go there
+    sim.account.mo_url = "http://127.0.0.1:8123/reply"
+    sim.inject_inbound("2799900001", "2799900999", "YES")   # a reply from a handset
     await sim.stop()
 
 The same state over HTTP, as JSON under /_sim/: GET/DELETE requests, GET
-messages, GET/PATCH account, GET/POST/DELETE faults, PATCH config, POST reset.
+messages, GET/PATCH account (with the callback settings), GET/POST/DELETE
+faults, GET/PATCH config (rate and timings), GET/DELETE callbacks, POST
+inbound, POST reset (control.py lists them).
 
 Choices where the contract page is silent:
 
@@ -50,10 +55,20 @@ Choices where the contract page is silent:
   128, 250 are ordinary numbers. Charging covers accepted messages only; the
   402 check is made before anything is kept, so a refused request changes
   nothing.
-- Statuses: a message sends at once and reads 004 "Received by recipient"; a
-  scheduled one reads 003 "Delivered to gateway" until its time, then 004.
-  Stopping a 003 message makes it 006 and gives its charge back; stopping a
-  004 or 006 message answers its status unchanged, with 200.
+- Statuses follow a timeline (state.Timings, zero delays by default): queued
+  002, delivered to gateway 003, received 004; a scheduled message is 011
+  "Message queued for later delivery" until its time. Numbers 2799998 + a
+  status code end in it instead (005, 007 after the gateway, 009, 010 charged
+  nothing, 012). A stop catches 002 and 011: 006, and the charge back;
+  stopping a message past them answers its status unchanged, with 200.
+- Status queries answer from the same timeline: REST GET /rest/message/{id},
+  HTTP querymsg, One API GET /v1/message/{id}; an unknown ID is 001 "Message
+  unknown" (One API: {"status": "UNKNOWN"}), not an error.
+- Callbacks (callbacks.py): status callbacks to the account's callback_url as
+  each step comes, legacy ones by the message's callback level 0-7, in the
+  account's callback_method; replies injected with `inject_inbound` or POST
+  /_sim/inbound go to its mo_url in its mo_format; retried on anything but a
+  2xx or a redirect, per Timings; `callbacks_settled()` waits for them.
 - Rate limit (and the `rate_limited` fault): 429 with Retry-After; REST and
   HTTP say legacy code 130 "Maximum MT limit exceeded until <UNIX time>" (the
   seed's only rate code, the time being now plus Retry-After), the Platform
@@ -82,17 +97,20 @@ Choices where the contract page is silent:
 """
 
 from .app import Simulator, flavour_of, run_forever, serve
+from .callbacks import CallbackAttempt
 from .codes import ApiError
-from .state import Account, Fault, FaultKind, Message, RecordedRequest
+from .state import Account, Fault, FaultKind, Message, RecordedRequest, Timings
 
 __all__ = [
     "Account",
     "ApiError",
+    "CallbackAttempt",
     "Fault",
     "FaultKind",
     "Message",
     "RecordedRequest",
     "Simulator",
+    "Timings",
     "flavour_of",
     "run_forever",
     "serve",

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Final, Self
 from aiohttp import web
 
 from . import control, faults, http, platform, rest
-from .state import Account, Fault, FaultKind, Message, RecordedRequest, State, TokenBucket
+from .callbacks import CallbackAttempt, Callbacks
+from .state import (
+    Account,
+    Fault,
+    FaultKind,
+    Message,
+    RecordedRequest,
+    State,
+    Timings,
+    TokenBucket,
+)
 from .state import make_fault as _make_fault
 from .state import utc_now as _utc_now
 
@@ -57,12 +67,19 @@ class Simulator:
         *,
         messages_per_second: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        timings: Timings | None = None,
     ) -> None:
         """A simulator serving one account; not listening until `start`.
 
         `clock` (monotonic seconds) drives the rate limit; tests may pass a fake.
+        `timings` set how fast messages move and callbacks are retried.
         """
-        self._state = State(account=account if account is not None else Account())
+        self._state = State(
+            account=account if account is not None else Account(),
+            timings=timings if timings is not None else Timings(),
+        )
+        self._callbacks = Callbacks(self._state)
+        self._state.on_change = self._callbacks.message_changed
         self._clock = clock
         self._rate: float | None = None
         self.messages_per_second = messages_per_second
@@ -97,6 +114,44 @@ class Simulator:
         for message in self._state.messages:
             message.refresh(now)
         return self._state.messages
+
+    @property
+    def timings(self) -> Timings:
+        """How fast messages move and callbacks are retried; change them at will."""
+        return self._state.timings
+
+    @timings.setter
+    def timings(self, timings: Timings) -> None:
+        self._state.timings = timings
+
+    @property
+    def callbacks(self) -> list[CallbackAttempt]:
+        """Every callback attempt (status and reply), oldest first."""
+        return self._callbacks.attempts
+
+    def inject_inbound(
+        self,
+        sender: str,
+        to: str,
+        text: str,
+        *,
+        keyword: str | None = None,
+        related_message_id: str | None = None,
+    ) -> str:
+        """A handset sends `text` to the two-way number `to`: called back to the MO URL.
+
+        Returns the reply's message ID; ValueError when the account has no mo_url.
+        """
+        return self._callbacks.inbound(
+            sender, to, text, keyword=keyword, related_message_id=related_message_id
+        )
+
+    async def callbacks_settled(self) -> None:
+        """Wait until every callback due has been made and every retry is over.
+
+        A message scheduled for later keeps this waiting; use a timeout.
+        """
+        await self._callbacks.settled()
 
     @property
     def faults(self) -> list[Fault]:
@@ -136,7 +191,8 @@ class Simulator:
         self._state.faults.clear()
 
     def reset(self) -> None:
-        """Forget requests, messages and faults and refill the rate limit; keep the account."""
+        """Forget requests, messages, callbacks and faults; refill the rate; keep the account."""
+        self._callbacks.clear()
         self._state.clear_records()
         self.clear_faults()
         self.messages_per_second = self._rate
@@ -168,8 +224,9 @@ class Simulator:
         self._root_url = f"http://{shown}:{bound_port}"
 
     async def stop(self) -> None:
-        """Stop listening; a stopped simulator may be started again."""
+        """Stop listening and calling back; a stopped simulator may be started again."""
         runner, self._runner, self._root_url = self._runner, None, None
+        await self._callbacks.close()
         if runner is not None:
             await runner.cleanup()
 

@@ -155,6 +155,26 @@ _STATUS: Final = {
 DESTINATION_CODES: Final = frozenset({"105", "114", "121", "122", "128", "250"})
 UNROUTABLE_CODES: Final = frozenset({"114", "121", "128"})
 
+# Numbers 2799998 followed by one of these status codes are accepted, then end
+# in that status: 005 error with message, 007 error delivering (after the
+# gateway), 009 routing error, 010 expired (no charge), 012 out of credit.
+FATE_CODES: Final = frozenset({"005", "007", "009", "010", "012"})
+
+# Legacy status -> the One API's (code, name), as its callbacks and queries give them.
+ONE_API_STATUSES: Final = {
+    "001": (1, "UNKNOWN"),
+    "002": (2, "QUEUED"),
+    "011": (3, "SCHEDULED"),
+    "003": (4, "SENT_TO_SUPPLIER"),
+    "004": (5, "DEVICE_ACK"),
+    "005": (23, "DELIVERY_FAILURE"),
+    "006": (21, "STOPPED_BY_USER"),
+    "007": (23, "DELIVERY_FAILURE"),
+    "009": (100, "ROUTING_ERROR"),
+    "010": (20, "EXPIRED"),
+    "012": (25, "INSUFFICIENT_ACCOUNT_BALANCE"),
+}
+
 DOCUMENTATION: Final = "https://www.clickatell.com/help/apidocs/error/{code}.htm"
 ONE_API_DOCUMENTATION: Final = "https://docs.clickatell.com/channels/one-api/error-codes/#{code}"
 
@@ -222,5 +242,12 @@ def destination_code(number: str) -> str | None:
     if not number.isascii() or not number.isdigit() or not 10 <= len(number) <= 15:  # noqa: PLR2004
         return "105"
     if len(number) == 10 and number.startswith("2799999") and number[7:] in DESTINATION_CODES:  # noqa: PLR2004
+        return number[7:]
+    return None
+
+
+def fate_code(number: str) -> str | None:
+    """The status an accepted message to this number ends in, if it does not arrive."""
+    if len(number) == 10 and number.startswith("2799998") and number[7:] in FATE_CODES:  # noqa: PLR2004
         return number[7:]
     return None

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from .codes import LEGACY, UNROUTABLE_CODES, ApiError, destination_code
 from .options import HTTP_OPTIONS, read_options
-from .state import STATUS_CANCELLED, STATUS_QUEUED, State, money
+from .state import STATUS_UNKNOWN, Message, State, money
 from .text import Encoding, decode_ucs2_hex
 from .wire import Outgoing, Route, charge_text, count_parts, part_price, resolve, submit
 
@@ -111,20 +111,30 @@ def get_balance(call: Call) -> web.Response:
     return _text(f"Credit: {money(call.state.account.balance)}")
 
 
+def _message(call: Call) -> Message | None:
+    """The message apimsgid (or climsgid) names; 109 when neither is given."""
+    if api_message_id := call.params.get("apimsgid"):
+        return call.state.find_message(api_message_id)
+    if client_message_id := call.params.get("climsgid"):
+        return call.state.find_by_client_id(client_message_id)
+    raise ApiError("109")
+
+
 def delete_message(call: Call) -> web.Response:
     """Delmsg by apimsgid (or climsgid): `ID: x Status: 006`; unknown is 109."""
-    state = call.state
-    if api_message_id := call.params.get("apimsgid"):
-        message = state.find_message(api_message_id)
-    elif client_message_id := call.params.get("climsgid"):
-        message = state.find_by_client_id(client_message_id)
-    else:
-        message = None
+    message = _message(call)
     if message is None:
         raise ApiError("109")
-    if message.status == STATUS_QUEUED:
-        message.status = STATUS_CANCELLED
-        state.account.balance += message.charge
+    call.state.stop(message)
+    return _text(f"ID: {message.api_message_id} Status: {message.status}")
+
+
+def query_message(call: Call) -> web.Response:
+    """Querymsg by apimsgid (or climsgid): `ID: x Status: 004`; unknown is status 001."""
+    message = _message(call)
+    if message is None:
+        given = call.params.get("apimsgid") or call.params.get("climsgid")
+        return _text(f"ID: {given} Status: {STATUS_UNKNOWN}")
     return _text(f"ID: {message.api_message_id} Status: {message.status}")
 
 
@@ -146,6 +156,7 @@ ROUTES: Final[list[Route[Callable[[Call], web.Response]]]] = [
     Route(re.compile(r"/http/sendmsg"), dict.fromkeys(_BOTH, send)),
     Route(re.compile(r"/http/getbalance"), dict.fromkeys(_BOTH, get_balance)),
     Route(re.compile(r"/http/delmsg"), dict.fromkeys(_BOTH, delete_message)),
+    Route(re.compile(r"/http/querymsg"), dict.fromkeys(_BOTH, query_message)),
     Route(re.compile(r"/utils/routeCoverage"), dict.fromkeys(_BOTH, route_coverage)),
 ]
 

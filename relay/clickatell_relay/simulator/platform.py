@@ -12,9 +12,9 @@ from xml.etree.ElementTree import Element
 
 from aiohttp import web
 
-from .codes import ONE_API, ApiError, one_api_error
+from .codes import ONE_API, ONE_API_STATUSES, ApiError, one_api_error
 from .options import MESSAGES_OPTIONS, ONE_API_OPTIONS, Settings, read_options
-from .state import State, money
+from .state import State, milliseconds, money, utc_now
 from .text import Encoding, is_gsm, is_hex
 from .wire import (
     JSON,
@@ -180,7 +180,7 @@ def one_api_send(call: Call) -> web.Response:
         for item in planned:
             item.settings.options = {"channel": entry["channel"], **item.settings.options}
         outgoing.extend(planned)
-    outcomes = submit(call.state, "platform", outgoing)
+    outcomes = submit(call.state, "platform", outgoing, "v1")
     listing = [_one_api_entry(outcome) for outcome in outcomes]
     return web.json_response({"messages": listing, "error": None}, status=batch_status(outcomes))
 
@@ -228,7 +228,7 @@ def messages_send(call: Call) -> web.Response:
     if len(to) > MAX_MESSAGES:
         raise _too_many()
     outgoing = _plan(to, content, options, MESSAGES_OPTIONS, typed=typed)
-    outcomes = submit(call.state, "platform", outgoing)
+    outcomes = submit(call.state, "platform", outgoing, "messages")
     entries = [_messages_entry(outcome) for outcome in outcomes]
     return _messages_response(call.answer, entries, None, batch_status(outcomes))
 
@@ -260,9 +260,19 @@ def http_send(call: Call) -> web.Response:
         raise _too_many()
     options = {"from": query["from"]} if query.get("from") else {}
     outgoing = _plan(to, query.get("content"), options, MESSAGES_OPTIONS, typed=False)
-    outcomes = submit(call.state, "platform", outgoing)
+    outcomes = submit(call.state, "platform", outgoing, "messages")
     entries = [_messages_entry(outcome) for outcome in outcomes]
     return _messages_response(JSON, entries, None, batch_status(outcomes))
+
+
+def query(call: Call) -> web.Response:
+    """GET /v1/message/{id}: `{"sms": {"status", "timestamp"}}`; unknown has no channel."""
+    message = call.state.find_message(call.request.path.rsplit("/", 1)[1])
+    if message is None:
+        return web.json_response({"status": "UNKNOWN", "timestamp": milliseconds(utc_now())})
+    changed = max(when for when, status in message.timeline if status == message.status)
+    entry = {"status": ONE_API_STATUSES[message.status][1], "timestamp": milliseconds(changed)}
+    return web.json_response({"sms": entry})
 
 
 def balance(call: Call) -> web.Response:
@@ -276,6 +286,7 @@ def balance(call: Call) -> web.Response:
 ROUTES: Final[list[Route[Callable[[Call], web.Response]]]] = [
     Route(re.compile(ONE_API_SEND), {"POST": one_api_send}),
     Route(re.compile(r"/v1/balance"), {"GET": balance}),
+    Route(re.compile(r"/v1/message/[^/]+"), {"GET": query}),
     Route(re.compile(r"/messages"), {"POST": messages_send}),
     Route(re.compile(HTTP_SEND), {"GET": http_send}),
 ]

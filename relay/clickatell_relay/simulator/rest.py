@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .codes import DOCUMENTATION, UNROUTABLE_CODES, ApiError, destination_code, legacy_error
 from .options import REST_OPTIONS, read_options
-from .state import STATUS_CANCELLED, STATUS_DESCRIPTIONS, STATUS_QUEUED, State, money
+from .state import STATUS_DESCRIPTIONS, State, money
 from .text import Encoding, is_hex
 from .wire import (
     JSON,
@@ -160,14 +160,29 @@ def stop(call: Call) -> web.Response:
     message = call.state.find_message(call.params["id"])
     if message is None:
         raise ApiError("161")
-    if message.status == STATUS_QUEUED:
-        message.status = STATUS_CANCELLED
-        call.state.account.balance += message.charge
+    call.state.stop(message)
     data = {
         "messageStatus": message.status,
         "description": STATUS_DESCRIPTIONS[message.status],
         "apiMessageId": message.api_message_id,
     }
+    return _respond(call.answer, {"data": data})
+
+
+def query(call: Call) -> web.Response:
+    """GET /rest/message/{id}: the status and charge; an unknown ID is 001 "Message unknown"."""
+    message = call.state.find_message(call.params["id"])
+    data: dict[str, Any]
+    if message is None:
+        data = {"apiMessageId": call.params["id"], "messageStatus": "001"}
+    else:
+        data = {
+            "apiMessageId": message.api_message_id,
+            "clientMessageId": message.client_message_id or "",
+            "messageStatus": message.status,
+            "charge": charge_number(message.charge),
+        }
+    data["description"] = STATUS_DESCRIPTIONS[data["messageStatus"]]
     return _respond(call.answer, {"data": data})
 
 
@@ -190,7 +205,7 @@ def coverage(call: Call) -> web.Response:
 
 ROUTES: Final[list[Route[Callable[[Call], web.Response]]]] = [
     Route(re.compile(r"/rest/message"), {"POST": send}),
-    Route(re.compile(r"/rest/message/(?P<id>[^/]+)"), {"DELETE": stop}),
+    Route(re.compile(r"/rest/message/(?P<id>[^/]+)"), {"GET": query, "DELETE": stop}),
     Route(re.compile(r"/rest/account/balance"), {"GET": balance}),
     Route(re.compile(r"/rest/coverage/(?P<msisdn>[^/]+)"), {"GET": coverage}),
 ]

@@ -10,21 +10,40 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
+from yarl import URL
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 FLAVOURS: Final = frozenset({"rest", "platform", "http"})
 CENT: Final = Decimal("0.01")
 
-# Message statuses (Clickatell's numbering, as three-digit strings).
-STATUS_QUEUED: Final = "003"
+# Message statuses, Clickatell's legacy numbering (three-digit strings); the
+# Platform's callbacks and queries name them its own way (callbacks.py).
+STATUS_UNKNOWN: Final = "001"
+STATUS_QUEUED: Final = "002"
+STATUS_AT_GATEWAY: Final = "003"
 STATUS_DELIVERED: Final = "004"
 STATUS_CANCELLED: Final = "006"
+STATUS_SCHEDULED: Final = "011"
 STATUS_DESCRIPTIONS: Final = {
-    STATUS_QUEUED: "Delivered to gateway",
-    STATUS_DELIVERED: "Received by recipient",
-    STATUS_CANCELLED: "User cancelled message delivery",
+    "001": "Message unknown",
+    "002": "Message queued",
+    "003": "Delivered to gateway",
+    "004": "Received by recipient",
+    "005": "Error with message",
+    "006": "User cancelled message delivery",
+    "007": "Error delivering message",
+    "008": "OK",
+    "009": "Routing error",
+    "010": "Message expired",
+    "011": "Message queued for later delivery",
+    "012": "Out of credit",
+    "013": "Clickatell cancelled message delivery",
+    "014": "Maximum MT limit exceeded",
 }
+# What a stop can still catch: messages that have not reached a gateway (seed 001 section 4).
+STOPPABLE: Final = frozenset({STATUS_QUEUED, STATUS_SCHEDULED})
 
 
 def money(amount: Decimal) -> str:
@@ -35,6 +54,11 @@ def money(amount: Decimal) -> str:
 def utc_now() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def milliseconds(when: datetime) -> int:
+    """A time as the Platform gives it: Unix milliseconds."""
+    return round(when.timestamp() * 1000)
 
 
 @dataclass(kw_only=True)
@@ -48,9 +72,15 @@ class Account:
     balance: Decimal = Decimal(100)
     currency: str = "USD"
     ip_lockdown: bool = False
+    # Portal settings: where status callbacks and replies (MO) go, and how.
+    # A URL may hold user:password@ for basic authentication.
+    callback_url: str | None = None
+    callback_method: str = "post"  # legacy APIs: get, post, xml or json
+    mo_url: str | None = None
+    mo_format: str = "one_api"  # get or post (legacy), one_api or messages (Platform)
 
     def to_json(self) -> dict[str, Any]:
-        """The account for the control API; the balance exact, as a string."""
+        """The account for the control API; the balance exact, URL passwords hidden."""
         return {
             "api_key": self.api_key,
             "username": self.username,
@@ -59,6 +89,44 @@ class Account:
             "balance": str(self.balance),
             "currency": self.currency,
             "ip_lockdown": self.ip_lockdown,
+            "callback_url": shown_url(self.callback_url),
+            "callback_method": self.callback_method,
+            "mo_url": shown_url(self.mo_url),
+            "mo_format": self.mo_format,
+        }
+
+
+def shown_url(url: str | None) -> str | None:
+    """A URL as it may be shown: its password, if any, replaced by ***."""
+    if url is None:
+        return None
+    parsed = URL(url)
+    return str(parsed.with_password("***")) if parsed.password else url
+
+
+@dataclass(kw_only=True)
+class Timings:
+    """How fast messages move and how callbacks are retried, in seconds.
+
+    Clickatell retries a status callback 8 times (after 2, 4, 8, 16, 32, 64
+    and 128 minutes, then 3 days) and a reply 5 times (2, 4, 8, 16, 25
+    minutes); the defaults keep the counts and read the minutes as seconds.
+    """
+
+    gateway_delay: float = 0.0  # queued -> delivered to gateway (or an early failure)
+    delivery_delay: float = 0.0  # delivered to gateway -> received (or a late failure)
+    callback_retry_delays: tuple[float, ...] = (2, 4, 8, 16, 32, 64, 128, 4320)
+    mo_retry_delays: tuple[float, ...] = (2, 4, 8, 16, 25)
+    callback_timeout: float = 10.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The timings for the control API."""
+        return {
+            "gateway_delay": self.gateway_delay,
+            "delivery_delay": self.delivery_delay,
+            "callback_retry_delays": list(self.callback_retry_delays),
+            "mo_retry_delays": list(self.mo_retry_delays),
+            "callback_timeout": self.callback_timeout,
         }
 
 
@@ -103,7 +171,12 @@ class RecordedRequest:
 
 @dataclass(kw_only=True, slots=True)
 class Message:
-    """One accepted message (one recipient of a request)."""
+    """One accepted message (one recipient of a request).
+
+    `timeline` is its planned life, (time, status) in order; `status` is the
+    last step whose time has come (`refresh`). `reported` counts the steps
+    the callbacks have seen.
+    """
 
     api_message_id: str
     to: str
@@ -117,15 +190,28 @@ class Message:
     status: str
     options: dict[str, Any]
     received_at: datetime = field(default_factory=utc_now)
+    endpoint: str = ""  # rest, http, v1 or messages: how it came, so how it is reported
+    request_id: str = ""
+    timeline: list[tuple[datetime, str]] = field(default_factory=list)
+    reported: int = 0
 
     def refresh(self, now: datetime) -> None:
-        """A scheduled message whose time has come is delivered."""
-        if (
-            self.status == STATUS_QUEUED
-            and self.scheduled_for is not None
-            and self.scheduled_for <= now
-        ):
-            self.status = STATUS_DELIVERED
+        """Move the status to the last step of the timeline that has come."""
+        for when, status in self.timeline:
+            if when > now:
+                break
+            self.status = status
+
+    def cancel(self, now: datetime) -> None:
+        """Stopped now: the steps to come are dropped for 006."""
+        self.timeline = [step for step in self.timeline if step[0] <= now]
+        self.timeline.append((now, STATUS_CANCELLED))
+        self.status = STATUS_CANCELLED
+
+    @property
+    def sender(self) -> str:
+        """The `from` the message was sent with, or ""."""
+        return str(self.options.get("from") or "")
 
     def to_json(self) -> dict[str, Any]:
         """The message for the control API; the charge exact, as a string."""
@@ -134,12 +220,14 @@ class Message:
             "to": self.to,
             "text": self.text,
             "flavour": self.flavour,
+            "endpoint": self.endpoint,
             "parts": self.parts,
             "encoding": self.encoding,
             "charge": str(self.charge),
             "client_message_id": self.client_message_id,
             "scheduled_for": None if self.scheduled_for is None else self.scheduled_for.isoformat(),
             "status": self.status,
+            "timeline": [[when.isoformat(), status] for when, status in self.timeline],
             "options": self.options,
             "received_at": self.received_at.isoformat(),
         }
@@ -272,6 +360,14 @@ class State:
     faults: list[Fault] = field(default_factory=list)
     bucket: TokenBucket | None = None
     by_id: dict[str, Message] = field(default_factory=dict)
+    timings: Timings = field(default_factory=Timings)
+    # Told of every accepted or stopped message (the callbacks), when set.
+    on_change: Callable[[Message], None] | None = None
+
+    def changed(self, message: Message) -> None:
+        """Tell the listener a message was accepted or its timeline changed."""
+        if self.on_change is not None:
+            self.on_change(message)
 
     def next_fault(self, flavour: str | None) -> Fault | None:
         """The first fault that applies, counted down; spent faults are dropped."""
@@ -287,6 +383,14 @@ class State:
         """Keep an accepted message."""
         self.messages.append(message)
         self.by_id[message.api_message_id] = message
+        self.changed(message)
+
+    def stop(self, message: Message) -> None:
+        """Stop a message that has not reached a gateway: 006, and its charge back."""
+        if message.status in STOPPABLE:
+            message.cancel(utc_now())
+            self.account.balance += message.charge
+            self.changed(message)
 
     def find_message(self, api_message_id: str) -> Message | None:
         """A message by its API message ID, refreshed to the current time."""

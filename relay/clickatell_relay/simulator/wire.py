@@ -6,12 +6,22 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from xml.etree.ElementTree import Element, ParseError, SubElement, fromstring, tostring
 
-from .codes import ApiError, destination_code
-from .state import STATUS_DELIVERED, STATUS_QUEUED, Message, State, utc_now
+from .codes import ApiError, destination_code, fate_code
+from .state import (
+    STATUS_AT_GATEWAY,
+    STATUS_DELIVERED,
+    STATUS_QUEUED,
+    STATUS_SCHEDULED,
+    Message,
+    State,
+    Timings,
+    utc_now,
+)
 from .text import MAX_PARTS, Encoding, parts_for
 
 if TYPE_CHECKING:
@@ -155,41 +165,80 @@ def part_price(number: str) -> Decimal:
     return TEST_PART_PRICE if number.startswith(TEST_PREFIXES) else PART_PRICE
 
 
-def submit(state: State, flavour: str, outgoing: Sequence[Outgoing]) -> list[Outcome]:
+def charge(item: Outgoing) -> Decimal:
+    """What a message costs; one that will expire costs nothing (status 010)."""
+    return Decimal(0) if fate_code(item.to) == "010" else item.parts * part_price(item.to)
+
+
+def timeline(
+    number: str, received: datetime, scheduled_for: datetime | None, timings: Timings
+) -> list[tuple[datetime, str]]:
+    """A message's life: (scheduled 011,) queued 002, delivered to gateway 003, received 004.
+
+    Numbers 2799998 + a status code end in that status instead (codes.FATE_CODES).
+    """
+    steps: list[tuple[datetime, str]] = []
+    start = received
+    if scheduled_for is not None and scheduled_for > received:
+        steps.append((received, STATUS_SCHEDULED))
+        start = scheduled_for
+    gateway = start + timedelta(seconds=timings.gateway_delay)
+    handset = gateway + timedelta(seconds=timings.delivery_delay)
+    steps.append((start, STATUS_QUEUED))
+    match fate_code(number):
+        case None:
+            steps += [(gateway, STATUS_AT_GATEWAY), (handset, STATUS_DELIVERED)]
+        case "007":
+            steps += [(gateway, STATUS_AT_GATEWAY), (handset, "007")]
+        case "010":
+            steps.append((handset, "010"))
+        case early:
+            steps.append((gateway, early))
+    return steps
+
+
+def submit(
+    state: State, flavour: str, outgoing: Sequence[Outgoing], endpoint: str | None = None
+) -> list[Outcome]:
     """Rate-limit, check destinations, charge, and keep the accepted messages.
 
     Raises 130 (rate limit) or 301 (no credit) for the whole request; no
-    message is kept and nothing is charged then.
+    message is kept and nothing is charged then. `endpoint` (v1, messages)
+    says how a Platform message came, so how its callbacks look.
     """
     if state.bucket is not None and (wait := state.bucket.take(len(outgoing))) is not None:
         raise ApiError("130", retry_after=wait)
     codes = [destination_code(item.to) for item in outgoing]
     accepted = [item for item, code in zip(outgoing, codes, strict=True) if code is None]
-    total = sum((item.parts * part_price(item.to) for item in accepted), Decimal(0))
+    total = sum((charge(item) for item in accepted), Decimal(0))
     if total > state.account.balance:
         raise ApiError("301")
     state.account.balance -= total
     now = utc_now()
+    request_id = uuid.uuid4().hex
     outcomes: list[Outcome] = []
     for item, code in zip(outgoing, codes, strict=True):
         if code is not None:
             outcomes.append(Outcome(to=item.to, code=code))
             continue
-        scheduled = item.settings.scheduled_for
         message = Message(
             api_message_id=uuid.uuid4().hex,
             to=item.to,
             text=item.text,
             flavour=flavour,
+            endpoint=endpoint or flavour,
+            request_id=request_id,
             parts=item.parts,
             encoding=item.encoding.value,
-            charge=item.parts * part_price(item.to),
+            charge=charge(item),
             client_message_id=item.settings.client_message_id,
-            scheduled_for=scheduled,
-            status=STATUS_QUEUED if scheduled is not None and scheduled > now else STATUS_DELIVERED,
+            scheduled_for=item.settings.scheduled_for,
+            status=STATUS_QUEUED,
             options=item.settings.options,
             received_at=now,
+            timeline=timeline(item.to, now, item.settings.scheduled_for, state.timings),
         )
+        message.refresh(now)
         state.add_message(message)
         outcomes.append(Outcome(to=item.to, api_message_id=message.api_message_id))
     return outcomes

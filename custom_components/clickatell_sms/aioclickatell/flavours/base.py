@@ -11,7 +11,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from http import HTTPStatus
 from typing import Any, ClassVar, Final
 from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
@@ -27,7 +27,15 @@ from ..exceptions import (
     ClickatellInvalidResponseError,
     ClickatellUnsupportedError,
 )
-from ..models import Balance, Coverage, MessagePlan, MessageResult, SendOptions, StopResult
+from ..models import (
+    Balance,
+    Coverage,
+    DeliveryStatus,
+    MessagePlan,
+    MessageResult,
+    SendOptions,
+    StopResult,
+)
 
 # API answers are a few levels deep; a deeper one is hostile or broken.
 MAX_NESTING: Final = 32
@@ -88,7 +96,12 @@ def invalid_response(
     )
 
 
-def parse_bool(api: ApiFlavour, value: object) -> bool:
+# Builds the error for a value that cannot be read: a response's by default,
+# a callback's when the callback parser reads with the same readers.
+Invalid = Callable[[ApiFlavour, str], ClickatellError]
+
+
+def parse_bool(api: ApiFlavour, value: object, invalid: Invalid = invalid_response) -> bool:
     """Booleans arrive as true/false, 1/0 or their strings."""
     if isinstance(value, bool):
         return value
@@ -96,29 +109,89 @@ def parse_bool(api: ApiFlavour, value: object) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in ("1", "true", "0", "false"):
         return value.strip().lower() in ("1", "true")
-    raise invalid_response(api, f"expected a boolean, got {type(value).__name__}")
+    raise invalid(api, f"expected a boolean, got {type(value).__name__}")
 
 
-def parse_number(api: ApiFlavour, value: object) -> float:
+def parse_number(api: ApiFlavour, value: object, invalid: Invalid = invalid_response) -> float:
     """Amounts arrive as numbers or strings ("300.50"); only finite ones are amounts."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise invalid_response(api, f"expected a number, got {type(value).__name__}")
+        raise invalid(api, f"expected a number, got {type(value).__name__}")
     try:
         number = float(value)
     except (ValueError, OverflowError):
-        raise invalid_response(api, "expected a number") from None
+        raise invalid(api, "expected a number") from None
     if not math.isfinite(number):
-        raise invalid_response(api, "expected a finite number")
+        raise invalid(api, "expected a finite number")
     return number
 
 
-def optional_str(api: ApiFlavour, value: object) -> str | None:
+def optional_str(api: ApiFlavour, value: object, invalid: Invalid = invalid_response) -> str | None:
     """A string, or nothing where the API sends null or an empty string."""
     if value is None or value == "":
         return None
     if isinstance(value, str | int) and not isinstance(value, bool):
         return str(value)
-    raise invalid_response(api, f"expected a string, got {type(value).__name__}")
+    raise invalid(api, f"expected a string, got {type(value).__name__}")
+
+
+# Epoch times at or past this are milliseconds (the One API's); seconds would be year 5138.
+_MILLISECONDS_FROM = 10**11
+
+
+def parse_timestamp(
+    api: ApiFlavour,
+    value: object,
+    invalid: Invalid = invalid_response,
+    *,
+    naive_zone: tzinfo = UTC,
+) -> datetime:
+    """A time, aware and in UTC, from what the APIs send.
+
+    Unix seconds or milliseconds (a number or digits), ISO 8601, or
+    "2015-02-04 09:30:36" without a zone, read in `naive_zone`.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise invalid(api, f"expected a time, got {type(value).__name__}")
+    text = str(value).strip()
+    try:
+        if isinstance(value, int | float) or text.isdigit():
+            seconds = float(text)
+            if seconds >= _MILLISECONDS_FROM:
+                seconds /= 1000
+            return datetime.fromtimestamp(seconds, UTC)
+        when = datetime.fromisoformat(text)
+    except (ValueError, OverflowError, OSError):
+        raise invalid(api, "expected a time") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=naive_zone)
+    return when.astimezone(UTC)
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """A JSON object; ValueError naming what is wrong otherwise."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        raise ValueError("the body is not valid JSON") from None
+    except RecursionError:  # json recurses per level: a deep body would escape as this
+        raise ValueError("the JSON is nested too deeply") from None
+    if not isinstance(payload, dict):
+        raise ValueError("expected a JSON object")  # noqa: TRY004 - one error type for the callers
+    return payload
+
+
+def xml_root(text: str | bytes) -> Element:
+    """An XML document's root, parsed safely (no entities, no external references).
+
+    ValueError naming what is wrong otherwise.
+    """
+    try:
+        root = fromstring(text)
+    except (ParseError, DefusedXmlException, ValueError):
+        raise ValueError("the body is not valid XML") from None
+    if not isinstance(root, Element):
+        raise ValueError("the XML has no root element")  # noqa: TRY004 - as above
+    return root
 
 
 class Flavour(ABC):
@@ -198,6 +271,14 @@ class Flavour(ABC):
         """The outcome of a stop in a response."""
         raise self.unsupported(Operation.STOP)
 
+    def status_request(self, api_message_id: str) -> ApiRequest:
+        """The request that queries a message's status."""
+        raise self.unsupported(Operation.STATUS)
+
+    def parse_status(self, response: ApiResponse, api_message_id: str) -> DeliveryStatus:
+        """A message's status in a response."""
+        raise self.unsupported(Operation.STATUS)
+
     # Helpers for the flavours.
     def encoded_options(self, options: SendOptions, *, flags_as_int: bool) -> dict[str, Any]:
         """Set options under the API's names, booleans as 0/1 or true/false."""
@@ -255,37 +336,22 @@ class Flavour(ABC):
     ) -> dict[str, Any]:
         """The body as a dict, whether it came as JSON or as XML."""
         if (content_format or self.content_format) is ContentFormat.XML:
+            if "xml" not in response.content_type:
+                raise self.unreadable(
+                    response, f"expected XML, got {response.content_type or 'no type'}"
+                )
             try:
-                return xml_to_dict(self._decode_xml(response))
-            except RecursionError:
-                raise self.unreadable(response, "the XML is nested too deeply") from None
+                return xml_to_dict(xml_root(response.text))
+            except ValueError as error:
+                raise self.unreadable(response, str(error)) from None
         if "json" not in response.content_type:
             raise self.unreadable(
                 response, f"expected JSON, got {response.content_type or 'no type'}"
             )
         try:
-            payload = json.loads(response.text)
-        except ValueError:
-            raise self.unreadable(response, "the body is not valid JSON") from None
-        except RecursionError:
-            raise self.unreadable(response, "the JSON is nested too deeply") from None
-        if not isinstance(payload, dict):
-            raise self.unreadable(response, "expected a JSON object")
-        return payload
-
-    def _decode_xml(self, response: ApiResponse) -> Element:
-        """The XML body, parsed safely (no entities, no external references)."""
-        if "xml" not in response.content_type:
-            raise self.unreadable(
-                response, f"expected XML, got {response.content_type or 'no type'}"
-            )
-        try:
-            root = fromstring(response.text)
-        except (ParseError, DefusedXmlException, ValueError):
-            raise self.unreadable(response, "the body is not valid XML") from None
-        if not isinstance(root, Element):
-            raise invalid_response(self.api, "the XML has no root element", response.status)
-        return root
+            return json_object(response.text)
+        except ValueError as error:
+            raise self.unreadable(response, str(error)) from None
 
     def checked(
         self, response: ApiResponse, content_format: ContentFormat | None = None
@@ -343,10 +409,10 @@ def _json_name(tag: str) -> str:
 def xml_to_dict(element: Element, depth: int = 0) -> dict[str, Any]:
     """The children of an element as JSON would give them; repeated tags become lists.
 
-    Raises RecursionError past MAX_NESTING levels, as `json.loads` does past its own.
+    ValueError past MAX_NESTING levels: recursing on would end in a RecursionError.
     """
     if depth > MAX_NESTING:
-        raise RecursionError
+        raise ValueError("the XML is nested too deeply")
     result: dict[str, Any] = {}
     for child in element:
         name = _json_name(child.tag)

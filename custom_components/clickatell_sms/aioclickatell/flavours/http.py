@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, ClassVar
 
+from .. import statuses
 from ..const import (
     HTTP_GET_BATCH_CEILING,
     HTTP_POST_BATCH_CEILING,
@@ -16,6 +17,7 @@ from ..const import (
 from ..models import (
     Balance,
     Coverage,
+    DeliveryStatus,
     Encoding,
     MessagePlan,
     MessageResult,
@@ -160,14 +162,35 @@ class HttpFlavour(Flavour):
             return Coverage(destination=msisdn, routable=False)
         raise invalid_response(self.api, "neither OK nor ERR")
 
+    def status_request(self, api_message_id: str) -> ApiRequest:
+        """Querymsg by API message ID."""
+        return self._request("/http/querymsg", {"apimsgid": api_message_id})
+
+    def _id_and_status(self, response: ApiResponse) -> tuple[str, str]:
+        """`ID: x Status: 004`, the answer to querymsg and delmsg."""
+        line = self._lines(response)[0]
+        self._raise_for(response, line)
+        if not (match := _ID.fullmatch(line)) or match["status"] is None:
+            raise invalid_response(self.api, "no ID and Status")
+        return match["id"], match["status"]
+
+    def parse_status(self, response: ApiResponse, api_message_id: str) -> DeliveryStatus:
+        """`ID: x Status: 004`."""
+        message_id, code = self._id_and_status(response)
+        if (resolved := statuses.legacy(code)) is None:
+            raise invalid_response(self.api, "an unknown message status")
+        return DeliveryStatus(
+            api_message_id=message_id,
+            status=resolved.status,
+            status_code=resolved.code,
+            status_text=resolved.text,
+        )
+
     def stop_request(self, api_message_id: str) -> ApiRequest:
         """Delmsg by API message ID."""
         return self._request("/http/delmsg", {"apimsgid": api_message_id})
 
     def parse_stop(self, response: ApiResponse, api_message_id: str) -> StopResult:
         """`ID: x Status: 006`."""
-        line = self._lines(response)[0]
-        self._raise_for(response, line)
-        if not (match := _ID.fullmatch(line)) or match["status"] is None:
-            raise invalid_response(self.api, "no ID and Status")
-        return StopResult(api_message_id=match["id"], status=match["status"])
+        message_id, code = self._id_and_status(response)
+        return StopResult(api_message_id=message_id, status=code)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .. import statuses
 from ..const import PLATFORM_BATCH_CEILING, ApiFlavour, ContentFormat, Operation
-from ..models import Balance, MessagePlan, MessageResult, SendOptions
+from ..models import Balance, DeliveryStatus, MessagePlan, MessageResult, SendOptions
 from .base import (
     MEDIA_TYPES,
     ApiRequest,
@@ -15,6 +16,7 @@ from .base import (
     invalid_response,
     optional_str,
     parse_number,
+    parse_timestamp,
     xml_body,
 )
 
@@ -26,7 +28,7 @@ class PlatformFlavour(Flavour):
     """The One API: `POST /v1/message`, JSON, the raw key as Authorization."""
 
     api = ApiFlavour.PLATFORM
-    operations = frozenset({Operation.SEND, Operation.BALANCE})
+    operations = frozenset({Operation.SEND, Operation.BALANCE, Operation.STATUS})
     formats = frozenset({ContentFormat.JSON})
     option_names: ClassVar = {
         "sender": "from",
@@ -78,13 +80,17 @@ class PlatformFlavour(Flavour):
             return messages.get("message")
         return messages
 
-    def balance_request(self) -> ApiRequest:
-        """GET /v1/balance (JSON only)."""
+    def _json_get(self, path: str) -> ApiRequest:
+        """A One API GET: JSON whatever carries the messages."""
         return ApiRequest(
             method="GET",
-            path="/v1/balance",
+            path=path,
             headers={"Authorization": str(self.credentials.api_key), "Accept": "application/json"},
         )
+
+    def balance_request(self) -> ApiRequest:
+        """GET /v1/balance (JSON only)."""
+        return self._json_get("/v1/balance")
 
     def parse_balance(self, response: ApiResponse) -> Balance:
         """{"currency": "USD", "balance": 300.5}, JSON whatever carries the messages."""
@@ -94,6 +100,28 @@ class PlatformFlavour(Flavour):
         return Balance(
             balance=parse_number(self.api, payload["balance"]),
             currency=optional_str(self.api, payload.get("currency")),
+        )
+
+    def status_request(self, api_message_id: str) -> ApiRequest:
+        """GET /v1/message/{id}, the One API's status query, for either endpoint."""
+        return self._json_get(f"/v1/message/{api_message_id}")
+
+    def parse_status(self, response: ApiResponse, api_message_id: str) -> DeliveryStatus:
+        """{"sms": {"status": "DEVICE_ACK", "timestamp": ms}}; an unknown message has no channel."""
+        payload = self.checked(response, ContentFormat.JSON)
+        entry = payload.get("sms", payload)
+        if not isinstance(entry, dict):
+            raise invalid_response(self.api, "the answer has no sms status", response.status)
+        resolved = statuses.one_api(entry.get("statusCode"), entry.get("status"))
+        if resolved is None:
+            raise invalid_response(self.api, "an unknown message status", response.status)
+        when = entry.get("timestamp")
+        return DeliveryStatus(
+            api_message_id=api_message_id,
+            status=resolved.status,
+            status_code=resolved.code,
+            status_text=resolved.text,
+            timestamp=None if when is None else parse_timestamp(self.api, when),
         )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .. import statuses
 from ..const import REST_BATCH_CEILING, ApiFlavour, ContentFormat, Operation
 from ..models import (
     Balance,
     Coverage,
+    DeliveryStatus,
     Encoding,
     MessagePlan,
     MessageResult,
@@ -127,6 +129,27 @@ class RestFlavour(Flavour):
             destination=optional_str(self.api, data.get("destination")) or msisdn,
             routable=parse_bool(self.api, self._field(data, "routable")),
             minimum_charge=None if charge is None else parse_number(self.api, charge),
+        )
+
+    def status_request(self, api_message_id: str) -> ApiRequest:
+        """GET /message/{id}: the "Query Message" command."""
+        return self._request("GET", f"/message/{api_message_id}")
+
+    def parse_status(self, response: ApiResponse, api_message_id: str) -> DeliveryStatus:
+        """{"data": {"apiMessageId", "messageStatus": "004", "description", "charge"}}."""
+        data = self._data(response)
+        description = optional_str(self.api, data.get("description"))
+        resolved = statuses.legacy(self._field(data, "messageStatus"), description)
+        if resolved is None:
+            raise invalid_response(self.api, "an unknown message status", response.status)
+        charge = data.get("charge")
+        return DeliveryStatus(
+            api_message_id=optional_str(self.api, data.get("apiMessageId")) or api_message_id,
+            client_message_id=optional_str(self.api, data.get("clientMessageId")),
+            status=resolved.status,
+            status_code=resolved.code,
+            status_text=resolved.text,
+            charge=None if charge in (None, "") else parse_number(self.api, charge),
         )
 
     def stop_request(self, api_message_id: str) -> ApiRequest:
