@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from clickatell_relay.broker import LocalBroker, free_port
+from clickatell_relay.config import RelayConfig
 from clickatell_relay.dispatch import next_midnight_utc
+from clickatell_relay.relay import Relay
 from clickatell_relay.simulator import Simulator
 
 from .conftest import (
@@ -23,6 +25,18 @@ PART = 153  # GSM-7 characters per part of a long SMS
 def parts(count: int, label: str) -> str:
     """A text of exactly `count` SMS parts."""
     return (label + " " + "x" * PART * count)[: PART * count]
+
+
+def slow_api_to_alice(
+    simulator: Simulator, make_config: ConfigFactory, **limits: float
+) -> RelayConfig:
+    """Alerts to Alice, and an API that answers after the relay stopped waiting."""
+    simulator.inject("slow", delay=1.0)
+    return make_config(
+        clickatell={"request_timeout": 0.3},
+        limits=limits,
+        routes=[{"name": "a", "topic": "alerts/#", "recipients": ["alice"]}],
+    )
 
 
 async def test_an_alert_bigger_than_what_is_left_today_does_not_stop_the_others(
@@ -102,12 +116,7 @@ async def test_an_sms_whose_outcome_stays_unknown_is_dead_lettered_after_the_cei
 async def test_unknown_outcomes_count_against_the_per_recipient_cap(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:
-    simulator.inject("slow", delay=1.0)
-    config = make_config(
-        clickatell={"request_timeout": 0.3},
-        limits={"per_recipient_per_hour": 2},
-        routes=[{"name": "a", "topic": "alerts/#", "recipients": ["alice"]}],
-    )
+    config = slow_api_to_alice(simulator, make_config, per_recipient_per_hour=2)
     async with running(config) as relay, mqtt_client(config) as client:
         await client.subscribe("relay/dead_letter")
         await client.publish("alerts/x", "maybe twice already")
@@ -121,12 +130,7 @@ async def test_unknown_outcomes_count_against_the_per_recipient_cap(
 async def test_unknown_outcomes_count_against_the_budget(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:
-    simulator.inject("slow", delay=1.0)
-    config = make_config(
-        clickatell={"request_timeout": 0.3},
-        limits={"daily_credit_budget": 2},
-        routes=[{"name": "a", "topic": "alerts/#", "recipients": ["alice"]}],
-    )
+    config = slow_api_to_alice(simulator, make_config, daily_credit_budget=2)
     async with running(config) as relay, mqtt_client(config) as client:
         await client.publish("alerts/x", "maybe sent twice")
         await until(lambda: relay.health.paused, 30)
@@ -156,6 +160,5 @@ async def test_a_connection_never_made_is_a_known_outcome(
     assert not status["paused"]
 
 
-async def _failed_at_least(relay: object, count: int) -> bool:
-    status = await relay.status()  # type: ignore[attr-defined]
-    return bool(status["failed"] >= count)
+async def _failed_at_least(relay: Relay, count: int) -> bool:
+    return bool((await relay.status())["failed"] >= count)
