@@ -141,6 +141,7 @@ class LocalBroker:
         if process is None:
             return
         if process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # if paused, or SIGTERM waits for ever
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(timeout)
@@ -149,6 +150,25 @@ class LocalBroker:
                 process.wait(timeout)
         if process.stderr:
             process.stderr.close()
+
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): connections stay open, nothing is answered."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused broker run again (SIGCONT)."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """Crash the broker (SIGKILL): no goodbye to its clients, no save."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+            if process.stderr:
+                process.stderr.close()
 
     def restart(self) -> None:
         """Stop and start again on the same port with the same persistence."""

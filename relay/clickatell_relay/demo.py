@@ -215,7 +215,7 @@ async def _run(broker: LocalBroker, simulator: Simulator, directory: Path, deadl
             print("The relay did not connect to the broker")  # noqa: T201
             return 1
         for topic, payload in ALERTS:
-            await observer.publish(topic, payload, qos=1)
+            await observer.publish(topic, payload, qos=1, timeout=10)
         print(f"Published {len(ALERTS)} alerts; waiting for the SMS...")  # noqa: T201
         expected_sms = 3 + len(EVERYONE) + 1 + 1  # oncall (less opted out), everyone, carol, digest
         done = await _until(

@@ -10,8 +10,16 @@ recorded in one transaction.
 Errors, and what happens to the batch (it always stays queued unless said):
 
 * 429 / code 130: wait `Retry-After` (or the backoff) before any request.
-* 503 / 901, timeouts, connection errors, unreadable answers: capped
-  exponential backoff with jitter, reset by the next success.
+* 503 / 901, a connection never made: capped exponential backoff with
+  jitter, reset by the next success. The API took nothing.
+* Timeouts, connections broken after the request went out, unreadable
+  answers: the outcome is unknown, the API may have sent the SMS. They are
+  counted as sent (the daily budget, the per-recipient caps), the rows wait
+  an exponential backoff of their own (not reset by other successes) besides
+  the global one, and after `limits.max_unknown_outcomes` such requests an
+  SMS is dead-lettered (`unknown_outcome`) rather than sent again: each
+  retry risks a duplicate, each give-up a loss, and the ceiling bounds the
+  duplicates at that figure minus one.
 * 402 / 301 (no credit) and refused credentials: sending pauses (status
   `paused`), the balance is checked every `limits.balance_check_interval`,
   and sending resumes when there is credit.
@@ -20,7 +28,10 @@ Errors, and what happens to the batch (it always stays queued unless said):
   refuses as invalid: every recipient dead-lettered with the code.
 * Per-recipient cap reached: dead-lettered (`recipient_cap`) or held until
   the hour has room, as `limits.per_recipient_overflow` says.
-* Daily credit budget spent: sending pauses until midnight UTC.
+* Daily credit budget: an SMS costing more than the whole budget is
+  dead-lettered (`over_budget`); SMS that do not fit in what is left today
+  wait until midnight UTC while those that fit still go; once less than one
+  part's worth is left, sending pauses until midnight UTC.
 * Older than `queue.max_age` without being sent: dead-lettered (`expired`).
 """
 
@@ -29,20 +40,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
+import math
 import random
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiolimiter import AsyncLimiter
 
 from aioclickatell import (
     ClickatellAuthenticationError,
+    ClickatellCannotConnectError,
+    ClickatellConnectionError,
     ClickatellDestinationError,
     ClickatellError,
     ClickatellInvalidRequestError,
+    ClickatellInvalidResponseError,
     ClickatellPaymentRequiredError,
     ClickatellRateLimitError,
     Operation,
@@ -73,6 +89,7 @@ ACCOUNT_PAUSES: Final = frozenset({"no credit", "credentials refused"})
 MAINTENANCE_INTERVAL: Final = 10.0  # at most; at least every poll interval, and 1 s
 PRUNE_INTERVAL: Final = 600.0
 ERROR_DETAIL_LIMIT: Final = 300
+API_HOLD: Final = "api_hold_until"  # meta key: until when the API asked us to wait (429, 130)
 
 
 class Backoff:
@@ -87,8 +104,13 @@ class Backoff:
 
     def next(self) -> float:
         """The next delay: half fixed, half random, so many relays do not retry in step."""
-        ceiling = min(self.maximum, self.initial * 2.0 ** min(self.failures, 32))
+        delay = self.after(self.failures)
         self.failures += 1
+        return delay
+
+    def after(self, failures: int) -> float:
+        """The delay after `failures` failures in a row (the counter is left alone)."""
+        ceiling = min(self.maximum, self.initial * 2.0 ** min(failures, 32))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     def reset(self) -> None:
@@ -96,9 +118,15 @@ class Backoff:
         self.failures = 0
 
 
-def digest_group_key(route: str, recipients: Sequence[str]) -> str:
-    """One digest group per route and set of recipients."""
-    fingerprint = hashlib.blake2b(",".join(sorted(recipients)).encode(), digest_size=8)
+def digest_group_key(route: str, recipients: Sequence[str], options: dict[str, Any]) -> str:
+    """One digest group per route, set of recipients and send options.
+
+    Alerts with different options never fold into one SMS: a digest is sent
+    with its alerts' options, and one publisher's (a delivery days ahead, a
+    short validity) must not apply to another's alert.
+    """
+    identity = json.dumps([sorted(recipients), options], sort_keys=True, default=str)
+    fingerprint = hashlib.blake2b(identity.encode(), digest_size=8)
     return f"{route}:{fingerprint.hexdigest()}"
 
 
@@ -122,6 +150,19 @@ def fold_digest(items: Sequence[DigestItem], max_parts: int) -> tuple[str, list[
         taken.append(item)
         text = candidate
     return text, taken
+
+
+def unknown_outcome(error: ClickatellError) -> bool:
+    """Whether the API may have sent what a failed request asked for.
+
+    A timeout, a connection broken once the request was on its way, or an
+    answer nobody can read: the request may have been taken. A connection
+    never made and every answer the API gave (an error status, a code) mean
+    it was not.
+    """
+    if isinstance(error, ClickatellCannotConnectError):
+        return False
+    return isinstance(error, ClickatellConnectionError | ClickatellInvalidResponseError)
 
 
 def next_midnight_utc(now: float) -> float:
@@ -194,6 +235,13 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; then let the requests in flight finish."""
         sends: set[asyncio.Task[None]] = set()
+        held = await self._store.call(self._store.get_meta, API_HOLD)
+        if held is not None and float(held) > self._clock():
+            self._hold_until = max(self._hold_until, float(held))
+            _LOGGER.info(
+                "The API asked the last run to wait: no request for %.0fs",
+                self._hold_until - self._clock(),
+            )
         try:
             while not stop.is_set():
                 delay = await self._step(sends)
@@ -243,7 +291,9 @@ class Dispatcher:
         if batch is None:
             return await self._idle(now, next_digest)
         batch = await self._apply_caps(batch, now)
-        if batch is None or not await self._within_budget(batch, now):
+        if batch is not None:
+            batch = await self._fit_budget(batch, now)
+        if batch is None:
             return None
         await self._slots.acquire()
         self._claim(batch)
@@ -266,7 +316,7 @@ class Dispatcher:
         if self._health.pause_reason not in ACCOUNT_PAUSES:
             return True  # the budget pause ends at midnight, nothing to check
         if await self._check_balance():
-            _LOGGER.info("The account has credit again; resuming")
+            _LOGGER.info("The account works again (%s); resuming", self._health.pause_reason)
             return True
         self._hold_until = now + self._limits.balance_check_interval
         return False
@@ -334,35 +384,12 @@ class Dispatcher:
                     self._store.hold, [row_id], max(free_at, now + 1), "per-recipient cap"
                 )
         else:
-            detail = f"{cap} SMS in the last hour already"
-            dead = [
-                (row_id, batch.dead_letter(recipient, Reason.RECIPIENT_CAP, detail))
-                for row_id, recipient, _free_at in over
-            ]
-            await self._store.call(self._store.record_results, dead=dead, now=now)
-            _LOGGER.warning("%d SMS over the per-recipient cap dead-lettered", len(dead))
+            detail = f"{cap} SMS in the last hour already (or maybe, when no answer came)"
+            over_ids = {row_id for row_id, _recipient, _free_at in over}
+            await self._dead_letter(batch.only(over_ids), Reason.RECIPIENT_CAP, detail, now)
+            _LOGGER.warning("%d SMS over the per-recipient cap dead-lettered", len(over))
         self._on_change()
-        if not keep:
-            return None
-        kept = set(keep)
-        pairs = [
-            (row_id, recipient)
-            for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
-            if row_id in kept
-        ]
-        return Batch(
-            ids=tuple(row_id for row_id, _ in pairs),
-            recipients=tuple(recipient for _, recipient in pairs),
-            client_message_id=batch.client_message_id,
-            text=batch.text,
-            route=batch.route,
-            topic=batch.topic,
-            priority=batch.priority,
-            options=batch.options,
-            max_parts=batch.max_parts,
-            created_at=batch.created_at,
-            attempts=batch.attempts,
-        )
+        return batch.only(keep) if keep else None
 
     def _parts(self, batch: Batch) -> int:
         try:
@@ -370,24 +397,68 @@ class Dispatcher:
         except ClickatellError:
             return batch.max_parts
 
-    async def _within_budget(self, batch: Batch, now: float) -> bool:
+    async def _fit_budget(self, batch: Batch, now: float) -> Batch | None:
+        """The SMS of a batch that today's credit budget has room for.
+
+        One SMS dearer than the whole budget is dead-lettered (`over_budget`);
+        those that do not fit in what is left today wait until midnight UTC,
+        and the others go. Once not even a one-part SMS fits, sending pauses.
+        """
         budget = self._limits.daily_credit_budget
-        spent = await self._store.call(self._store.credits_spent, now)
-        self._health.credits_today = spent
         if budget is None:
-            return True
-        cost = self._parts(batch) * len(batch.recipients) * self._limits.credits_per_part
-        if spent + self._in_flight_credits + cost <= budget:
-            self._batch_credits[batch.client_message_id, batch.ids[0]] = cost
-            self._in_flight_credits += cost
-            return True
-        self._hold_until = next_midnight_utc(now)
-        self._health.pause(f"daily credit budget of {budget:g} spent")
-        _LOGGER.warning(
-            "Daily credit budget spent (%.2f of %g); pausing until midnight UTC", spent, budget
-        )
-        self._on_change()
-        return False
+            return batch
+        spent = await self._store.call(self._store.credits_spent, now)
+        per_sms = self._parts(batch) * self._limits.credits_per_part
+        if per_sms > budget:
+            detail = f"{per_sms:g} credits per SMS, more than the daily budget of {budget:g}"
+            await self._dead_letter(batch, Reason.OVER_BUDGET, detail, now)
+            _LOGGER.warning("%d SMS dearer than the daily budget dead-lettered", len(batch.ids))
+            self._on_change()
+            return None
+        left = budget - spent
+        if left < self._limits.credits_per_part:
+            self._hold_until = next_midnight_utc(now)
+            self._health.pause(f"daily credit budget of {budget:g} spent")
+            _LOGGER.warning(
+                "Daily credit budget spent (%.2f of %g); pausing until midnight UTC", spent, budget
+            )
+            self._on_change()
+            return None
+        room = left - self._in_flight_credits
+        fit = max(0, min(len(batch.ids), math.floor(room / per_sms + 1e-9)))
+        if fit < len(batch.ids):
+            # Not today, or not before the requests in flight are recorded (their
+            # reserved cost may be more than they take).
+            until = next_midnight_utc(now) if per_sms > left else now + self._limits.poll_interval
+            waiting = batch.ids[fit:]
+            await self._store.call(
+                self._store.hold, waiting, until, f"daily credit budget: {left:g} left"
+            )
+            if per_sms > left:
+                _LOGGER.info(
+                    "%d SMS of %g credits each wait for tomorrow's budget (%.2f left today)",
+                    len(waiting),
+                    per_sms,
+                    left,
+                )
+            self._on_change()
+            if fit == 0:
+                return None
+            batch = batch.only(batch.ids[:fit])
+        cost = per_sms * len(batch.ids)
+        self._batch_credits[batch.client_message_id, batch.ids[0]] = cost
+        self._in_flight_credits += cost
+        return batch
+
+    async def _dead_letter(
+        self, batch: Batch, reason: str, detail: str, now: float, code: str | None = None
+    ) -> None:
+        """Give up on every SMS of a batch, with one reason."""
+        dead = [
+            (row_id, batch.dead_letter(recipient, reason, detail, code))
+            for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
+        ]
+        await self._store.call(self._store.record_results, dead=dead, now=now)
 
     # Sending -----------------------------------------------------------------------------
 
@@ -449,6 +520,7 @@ class Dispatcher:
             now=now,
         )
         self._backoff.reset()
+        self._health.clear("send", "dispatch")  # the API answered, and sending works
         _LOGGER.info(
             "Request %s: %d accepted, %d dead-lettered, %d to retry (%d part(s), route %s)",
             batch.client_message_id,
@@ -462,22 +534,19 @@ class Dispatcher:
     async def _failed(self, batch: Batch, error: ClickatellError) -> None:
         now = self._clock()
         detail = str(error)[:ERROR_DETAIL_LIMIT]
-        self._health.error(detail)
+        self._health.error("send", detail)
         if isinstance(error, ClickatellInvalidRequestError | ClickatellDestinationError):
             reason = (
                 Reason.REJECTED
                 if isinstance(error, ClickatellDestinationError)
                 else Reason.INVALID_REQUEST
             )
-            dead = [
-                (
-                    row_id,
-                    batch.dead_letter(recipient, reason, error.description or detail, error.code),
-                )
-                for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
-            ]
-            await self._store.call(self._store.record_results, dead=dead, now=now)
-            _LOGGER.warning("Request refused, %d SMS dead-lettered: %s", len(dead), detail)
+            description = error.description or detail
+            await self._dead_letter(batch, reason, description, now, error.code)
+            _LOGGER.warning("Request refused, %d SMS dead-lettered: %s", len(batch.ids), detail)
+            return
+        if unknown_outcome(error):
+            await self._unknown_outcome(batch, detail, now)
             return
         if isinstance(error, ClickatellRateLimitError):
             wait = error.retry_after if error.retry_after is not None else self._backoff.next()
@@ -485,6 +554,8 @@ class Dispatcher:
             # within the hour: a wasted request is cheaper than a relay asleep for good.
             wait = min(wait, MAX_API_WAIT)
             _LOGGER.warning("Rate limited by the API; waiting %.1fs", wait)
+            # Kept in the queue file: a relay restarted inside a 429 storm honours it too.
+            await self._store.call(self._store.set_meta, API_HOLD, repr(now + wait))
         elif isinstance(error, ClickatellPaymentRequiredError | ClickatellAuthenticationError):
             wait = self._limits.balance_check_interval
             what = (
@@ -495,6 +566,7 @@ class Dispatcher:
             if not self._health.paused:
                 _LOGGER.error("Sending paused (%s): %s", what, detail)
             self._health.pause(what)
+            await self._check_balance()  # the status shows the balance of the pause
         else:
             wait = self._backoff.next()
             _LOGGER.warning("Send failed (%s); retrying in %.1fs", detail, wait)
@@ -508,23 +580,107 @@ class Dispatcher:
             now=now,
         )
 
+    async def _unknown_outcome(self, batch: Batch, detail: str, now: float) -> None:
+        """No answer the relay could read: the SMS may have been sent.
+
+        They count as sent (budget and caps), wait a backoff of their own that
+        grows with their unknown outcomes, and after `max_unknown_outcomes`
+        they are dead-lettered instead of risking yet another duplicate.
+        """
+        limit = self._limits.max_unknown_outcomes
+        counts = [count + 1 for count in batch.unknown_outcomes]
+        give_up = {
+            row_id for row_id, count in zip(batch.ids, counts, strict=True) if count >= limit
+        }
+        retry = [row_id for row_id in batch.ids if row_id not in give_up]
+        advice = f"it may have been sent: look for clientMessageId {batch.client_message_id}"
+        dead = [
+            (
+                row_id,
+                batch.dead_letter(
+                    recipient,
+                    Reason.UNKNOWN_OUTCOME,
+                    f"no readable answer to {limit} request(s), the last: {detail}; {advice}",
+                ),
+            )
+            for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
+            if row_id in give_up
+        ]
+        row_delay = self._backoff.after(max(counts) - 1)
+        await self._store.call(
+            self._store.record_results,
+            dead=dead,
+            retry=retry,
+            retry_at=now + row_delay,
+            error=detail,
+            credits_used=self._parts(batch) * len(batch.ids) * self._limits.credits_per_part,
+            failed=len(batch.ids),
+            unknown=batch.ids,
+            possibly_sent=batch.recipients,
+            now=now,
+        )
+        wait = self._backoff.next()
+        self._hold_until = max(self._hold_until, now + wait)
+        _LOGGER.warning(
+            "No readable answer (%s): %d SMS counted as sent, %d retried in %.1fs or later,"
+            " %d dead-lettered after %d such request(s)",
+            detail,
+            len(batch.ids),
+            len(retry),
+            max(row_delay, wait),
+            len(dead),
+            limit,
+        )
+
     # Upkeep ---------------------------------------------------------------------------------
 
     async def _check_balance(self) -> bool:
-        """Read the balance for the status; whether sending may go on (True if unknowable)."""
+        """Read the balance for the status; whether sending may go on (True if unknowable).
+
+        The first read, at start, checks the credentials and the endpoint: what
+        is wrong is logged as an ERROR at once rather than at the first alert,
+        and refused credentials pause sending (alerts are queued meanwhile).
+        """
+        first = self._last_balance == 0.0
         self._last_balance = self._clock()
         if not self._client.supports(Operation.BALANCE):
             return True
         try:
             balance = await self._client.balance()
         except ClickatellError as error:
-            self._health.error(f"balance: {error}"[:ERROR_DETAIL_LIMIT])
+            self._health.error("balance", f"balance: {error}"[:ERROR_DETAIL_LIMIT])
             self._on_change()
+            if first:
+                self._report_at_start(error)
             return False
+        self._health.clear("balance")
         self._health.balance = balance.balance
         self._health.currency = balance.currency
         self._on_change()
+        if first and balance.balance <= 0:
+            _LOGGER.warning("The Clickatell account has no credit: alerts wait in the queue")
         return balance.balance > 0
+
+    def _report_at_start(self, error: ClickatellError) -> None:
+        api = self._config.clickatell.api.value
+        if isinstance(error, ClickatellAuthenticationError):
+            _LOGGER.error(
+                "Clickatell refused the credentials of the %s API (%s): alerts are queued,"
+                " and sending waits until the credentials work",
+                api,
+                error,
+            )
+            self._health.pause("credentials refused")
+            self._on_change()
+        elif isinstance(error, ClickatellConnectionError | ClickatellInvalidResponseError):
+            _LOGGER.error(
+                "At start the relay cannot reach the Clickatell %s API (%s): alerts are"
+                " queued and sent once it answers",
+                api,
+                error,
+            )
+        else:  # it answered: busy, rate limited... nothing to fix here
+            _LOGGER.warning("At start the Clickatell %s API answered: %s", api, error)
 
     async def _maintenance(self, now: float) -> None:
         expired = await self._store.call(
@@ -577,7 +733,7 @@ class Dispatcher:
                 route=group.route,
                 topic=taken[-1].topic,
                 priority=max(item.priority for item in taken),
-                options=taken[0].options,
+                options=taken[0].options,  # the group's: every item has the same
                 max_parts=max_parts,
             )
             await self._store.call(

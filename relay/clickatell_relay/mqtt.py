@@ -16,7 +16,11 @@ What the relay needs from MQTT, and nothing more:
   of an earlier connection is dropped (the broker redelivers that message);
 * received messages in bursts (`next_burst`), so a burst is one transaction;
 * a last will, TLS and credentials; publishing with QoS 1 that can wait for
-  the broker's PUBACK.
+  the broker's PUBACK;
+* with MQTT 5, the largest packet it accepts (`max_packet_size`): a broker
+  does not send it a larger one, so a 60 MiB publication cannot blow the
+  relay's memory. MQTT 3.1.1 has no such field: there the broker's own limit
+  (mosquitto's `max_packet_size` or `message_size_limit`) is the guard.
 
 One `MqttConnection` is one connection: the supervisor makes a new one for
 every attempt, so no state of a dead connection leaks into the next.
@@ -47,9 +51,42 @@ if TYPE_CHECKING:
     from .config import MqttConfig
 
 _LOGGER = logging.getLogger(__name__)
+_PAHO_LOGGER = logging.getLogger(f"{__name__}.paho")
+
+
+class _ReconnectsAreWarnings(logging.Filter):
+    """paho logs a broken socket ("Connection reset by peer") as an ERROR.
+
+    The relay handles it (it reconnects, and says so as a WARNING), so nothing
+    paho reports is more than a warning here. An exception in one of our
+    callbacks is not lost: paho raises it again, and the supervisor logs it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno = logging.WARNING
+            record.levelname = logging.getLevelName(logging.WARNING)
+        return True
+
+
+_PAHO_LOGGER.addFilter(_ReconnectsAreWarnings())
 MISC_INTERVAL: Final = 1.0
+# Beside the payload a PUBLISH carries its topic (up to 64 KiB), a packet ID and
+# properties: room for all of that, so only the payload decides.
+PACKET_HEADROOM: Final = 65_536 + 1_024
 _CLOSED: Final = object()
 T = TypeVar("T")
+
+
+def max_packet_size(max_payload_bytes: int) -> int:
+    """The largest packet the relay accepts from the broker (MQTT 5's Maximum Packet Size).
+
+    Twice the largest payload the relay takes, plus the headroom: a payload
+    somewhat over `mqtt.max_payload_bytes` still arrives and is dead-lettered
+    (`too_large`, with its topic), and only a far larger one is held back by
+    the broker, which drops it for the relay as if delivered (MQTT 5, 3.1.12).
+    """
+    return 2 * max_payload_bytes + PACKET_HEADROOM
 
 
 class MqttError(Exception):
@@ -106,7 +143,7 @@ class MqttConnection:
             reconnect_on_failure=False,
             manual_ack=True,
         )
-        self._client.enable_logger(_LOGGER)
+        self._client.enable_logger(_PAHO_LOGGER)
         if config.username:
             self._client.username_pw_set(config.username, config.password)
         if config.tls.enabled:
@@ -146,6 +183,7 @@ class MqttConnection:
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = int(config.session_expiry)
+            properties.MaximumPacketSize = max_packet_size(config.max_payload_bytes)
             connect = functools.partial(
                 self._client.connect,
                 config.host,
@@ -211,8 +249,11 @@ class MqttConnection:
         """Subscribe at `qos`; raise MqttError if the broker refuses a filter.
 
         With MQTT 5 and `retained` False, retained messages are not replayed
-        on subscription: a retained "alert" is old state, and resubscribing on
-        every connect would send it again and again.
+        on subscription: the replayed copy of an alert is old state, and
+        resubscribing on every connect would send it again and again. (With
+        3.1.1 the replays come flagged retained and the relay skips them; a
+        retained alert published while subscribed comes unflagged with either
+        protocol, and is an alert.)
         """
         if not filters:
             return
@@ -289,20 +330,24 @@ class MqttConnection:
 
     def publish_nowait(
         self, topic: str, payload: str | bytes, *, qos: int = 0, retain: bool = False
-    ) -> int | None:
-        """Queue a publication; its message ID, or None when not connected."""
-        info = self._publish(topic, payload, qos=qos, retain=retain)
-        return None if info is None else info.mid
+    ) -> asyncio.Future[None] | None:
+        """Queue a publication; a future done on its PUBACK (QoS 0: once written).
 
-    def _publish(
-        self, topic: str, payload: str | bytes, *, qos: int, retain: bool
-    ) -> paho.MQTTMessageInfo | None:
+        None when not connected. Nothing waits for the broker here: a broker
+        that answers late (busy with a flood, or frozen) costs no connection;
+        the keepalive is what tells a dead connection from a slow one.
+        """
         if not self.is_connected:
             return None
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return None
-        return info
+        future: asyncio.Future[None] = self._loop.create_future()
+        if info.is_published():
+            future.set_result(None)
+        else:
+            self._publishes[info.mid] = future
+        return future
 
     async def publish(
         self,
@@ -311,24 +356,22 @@ class MqttConnection:
         *,
         qos: int = 1,
         retain: bool = False,
-        timeout: float = 10.0,  # noqa: ASYNC109 - a broker error, not a cancellation
+        timeout: float | None = None,  # noqa: ASYNC109 - a broker error, not a cancellation
     ) -> None:
-        """Publish and, for QoS 1, wait for the broker's PUBACK; raise MqttError otherwise."""
-        info = self._publish(topic, payload, qos=qos, retain=retain)
-        if info is None:
+        """Publish and wait for the broker's PUBACK (QoS 0: until written).
+
+        Raises MqttError when not connected, when the connection is lost first,
+        or after `timeout` seconds if one is given. Without one a slow PUBACK is
+        waited for as long as the connection lives.
+        """
+        future = self.publish_nowait(topic, payload, qos=qos, retain=retain)
+        if future is None:
             raise MqttError("not connected")
-        if qos == 0 or info.is_published():
-            return
-        mid = info.mid
-        future: asyncio.Future[None] = self._loop.create_future()
-        self._publishes[mid] = future
         try:
             async with asyncio.timeout(timeout):
                 await self._until_closed(future)
         except TimeoutError:
             raise MqttError(f"no PUBACK for {topic} in {timeout:g}s") from None
-        finally:
-            self._publishes.pop(mid, None)
 
     async def _until_closed(self, future: asyncio.Future[T]) -> T:
         closed: asyncio.Future[Any] = asyncio.shield(self._closed)
@@ -406,7 +449,7 @@ class MqttConnection:
         _reason_code: ReasonCode,
         _properties: Properties | None,
     ) -> None:
-        future = self._publishes.get(mid)
+        future = self._publishes.pop(mid, None)
         if future is not None and not future.done():
             future.set_result(None)
 

@@ -25,7 +25,8 @@ from aioclickatell import ClickatellError, Overflow, SendOptions, plan_message
 PRIORITY_NAMES: Final = {"low": 1, "normal": 5, "high": 8, "critical": 9}
 MAX_PRIORITY: Final = 9
 PRIORITY_HINT: Final = f"0-{MAX_PRIORITY} or one of {', '.join(PRIORITY_NAMES)}"
-# Options an alert may carry in its JSON payload (the rest are the route's business).
+# Options a route may let an alert's JSON payload set (`payload_options`; the rest
+# are the route's business).
 PAYLOAD_OPTIONS: Final = frozenset(
     {"validity_period", "user_priority_queue", "scheduled_delivery_time"}
 )
@@ -56,6 +57,8 @@ class Reason(StrEnum):
     REJECTED = "rejected"  # the API refused this recipient (permanent error code)
     INVALID_REQUEST = "invalid_request"  # the API refused the whole request as invalid
     RECIPIENT_CAP = "recipient_cap"  # limits.per_recipient_per_hour reached
+    OVER_BUDGET = "over_budget"  # one SMS costs more than limits.daily_credit_budget
+    UNKNOWN_OUTCOME = "unknown_outcome"  # limits.max_unknown_outcomes requests, no answer read
     EXPIRED = "expired"  # older than queue.max_age without being sent
 
 
@@ -145,15 +148,16 @@ def _recipients(value: object) -> tuple[str, ...] | Rejection:
     return tuple(dict.fromkeys(item.strip() for item in items))
 
 
-def _options(value: object) -> dict[str, Any] | Rejection:
+def _options(value: object, allowed: frozenset[str]) -> dict[str, Any] | Rejection:
     if not isinstance(value, dict):
         return Rejection(reason=Reason.BAD_OPTIONS, detail="options must be an object")
-    unknown = sorted(set(value) - PAYLOAD_OPTIONS)
-    if unknown:
-        allowed = ", ".join(sorted(PAYLOAD_OPTIONS))
+    refused = sorted(set(value) - allowed)
+    if refused:
+        taken = ", ".join(sorted(allowed)) or "none"
         return Rejection(
             reason=Reason.BAD_OPTIONS,
-            detail=f"options not allowed in a payload: {', '.join(unknown)} (allowed: {allowed})",
+            detail=f"options this route does not take from a payload: {', '.join(refused)}"
+            f" (its payload_options: {taken})",
         )
     try:
         SendOptions.from_dict(dict(value))
@@ -198,12 +202,15 @@ def parse_payload(  # noqa: PLR0911 - one return per way a payload can fail
     template: str | None = None,
     max_parts: int = 3,
     max_bytes: int = 16384,
+    payload_options: frozenset[str] = frozenset(),
 ) -> Alert | Rejection:
     """Parse one MQTT payload under a route's rules.
 
     `mode` is "text" (the payload is the message), "json" (it must be an
-    alert object) or "auto" (a JSON object when it parses as one, text
-    otherwise).
+    alert object) or "auto" (what starts with `{` or `[` must be a JSON alert
+    object, anything else is text: a broken JSON alert is refused as
+    `bad_json`, never sent verbatim). `payload_options` names the send options
+    the payload may set (the route's); any other is refused.
     """
     if len(payload) > max_bytes:
         return Rejection(
@@ -217,24 +224,24 @@ def parse_payload(  # noqa: PLR0911 - one return per way a payload can fail
     if not stripped:
         return Rejection(reason=Reason.EMPTY, detail="the payload is empty")
 
-    document: object = None
-    if mode == "json" or (mode == "auto" and stripped.startswith("{")):
-        loaded = _load_json(stripped)
-        if isinstance(loaded, Rejection):
-            if mode == "json":
-                return loaded
-        elif isinstance(loaded, dict):
-            document = loaded
-        elif mode == "json":
-            return Rejection(reason=Reason.BAD_JSON, detail="expected a JSON object")
-    if document is None:
+    if mode == "text" or (mode == "auto" and not stripped.startswith(("{", "["))):
         return _finish(stripped, {"text": stripped, "topic": topic}, template, max_parts)
-    assert isinstance(document, dict)  # noqa: S101 - narrowed above
-    return _from_json(document, topic, template, max_parts)
+    document = _load_json(stripped)
+    if isinstance(document, Rejection):
+        if mode == "auto":  # it looks like JSON: a broken alert, not a text
+            return Rejection(reason=Reason.BAD_JSON, detail=document.detail)
+        return document
+    if not isinstance(document, dict):
+        return Rejection(reason=Reason.BAD_JSON, detail="expected a JSON object")
+    return _from_json(document, topic, template, max_parts, payload_options)
 
 
 def _from_json(
-    document: dict[str, Any], topic: str, template: str | None, max_parts: int
+    document: dict[str, Any],
+    topic: str,
+    template: str | None,
+    max_parts: int,
+    payload_options: frozenset[str],
 ) -> Alert | Rejection:
     text_value = document.get("text", document.get("message"))
     if text_value is not None and not isinstance(text_value, str):
@@ -246,7 +253,7 @@ def _from_json(
         )
     if not all(_finite(value) for value in document.values()):
         return Rejection(reason=Reason.BAD_JSON, detail="numbers must be finite")
-    extras = _extras(document)
+    extras = _extras(document, payload_options)
     if isinstance(extras, Rejection):
         return extras
     recipients, priority, options = extras
@@ -258,7 +265,7 @@ def _from_json(
 
 
 def _extras(
-    document: dict[str, Any],
+    document: dict[str, Any], payload_options: frozenset[str]
 ) -> tuple[tuple[str, ...] | None, int | None, dict[str, Any]] | Rejection:
     """Recipients, priority and options of a JSON alert."""
     recipients: tuple[str, ...] | None = None
@@ -275,7 +282,7 @@ def _extras(
             return Rejection(reason=Reason.BAD_JSON, detail=f"priority must be {PRIORITY_HINT}")
     options: dict[str, Any] = {}
     if "options" in document:
-        parsed_options = _options(document["options"])
+        parsed_options = _options(document["options"], payload_options)
         if isinstance(parsed_options, Rejection):
             return parsed_options
         options = parsed_options

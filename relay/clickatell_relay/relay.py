@@ -6,33 +6,51 @@
 `mqtt` (the connection supervisor: connect, subscribe, announce, receive;
 on a broker error back off, capped exponential with jitter, reset after a
 successful connect) and `dispatch` (the queue to the API, which goes on
-while the broker is away). On stop: no new burst is taken, the burst being
-committed is committed and acknowledged, the requests in flight finish (or
-stay queued), `offline` is published and the pending acks are flushed before
-a clean DISCONNECT, each step with a timeout.
+while the broker is away). Nothing either task raises ends the process: an
+error nobody expected (a full card, a locked queue file, a bug) is logged
+with its traceback and the task starts again after a backoff. On stop: no
+new burst is taken, the burst being committed is committed and acknowledged,
+the requests in flight finish (or stay queued), `offline` is published and
+the pending acks are flushed before a clean DISCONNECT, each step with a
+timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
 import signal
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aioclickatell import ClickatellClient, SendOptions
 
-from .dispatch import Backoff, Dispatcher, digest_group_key, new_client_message_id
+from .dispatch import (
+    ERROR_DETAIL_LIMIT,
+    Backoff,
+    Dispatcher,
+    digest_group_key,
+    new_client_message_id,
+)
 from .mqtt import IncomingMessage, MqttConnection, MqttError, Will
 from .payload import Alert, Reason, Rejection, parse_payload
 from .routing import Router
 from .status import OFFLINE, ONLINE, Health, discovery_messages, status_payload
-from .store import NewDeadLetter, NewDigestItem, NewSms, Receipt, Store, receipt_digest
+from .store import (
+    NewDeadLetter,
+    NewDigestItem,
+    NewSms,
+    QueueLock,
+    Receipt,
+    Store,
+    receipt_digest,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     import aiohttp
 
@@ -42,6 +60,10 @@ _LOGGER = logging.getLogger(__name__)
 STATUS_MIN_INTERVAL: Final = 1.0
 DEAD_LETTER_POLL: Final = 5.0
 SHUTDOWN_TIMEOUT: Final = 10.0
+DEAD_LETTER_TEXT: Final = 500  # characters of a refused payload kept as the dead letter's text
+DEAD_LETTERS_LOGGED: Final = 10  # per burst, one line each; the rest are counted
+LOGGED_EXCERPT: Final = 200  # characters of a topic or a reason's detail in a log line
+T = TypeVar("T", bound=BaseException)
 
 
 def build_client(
@@ -76,7 +98,13 @@ class Relay:
     ) -> None:
         """Open the queue and build the client; nothing is sent before `run`."""
         self.config = config
-        self.store = Store(config.queue.path)
+        self._lock = QueueLock(config.queue.path)
+        self._lock.acquire()  # before the queue is touched: QueueLockedError
+        try:
+            self.store = Store(config.queue.path)
+        except BaseException:
+            self._lock.release()
+            raise
         self.health = Health(started_at=time.time())
         self.client = build_client(config, session)
         self.router = Router(config)
@@ -93,6 +121,10 @@ class Relay:
         self.connected = asyncio.Event()
         self.bursts = 0
         self._burst: asyncio.Future[None] | None = None
+        self._connection_number = 0  # the store's count of connections (receipts use it)
+        # Packet IDs received and not committed yet: a DUP copy of one of them is that
+        # new alert again, whatever older receipt has the same ID and content.
+        self._fresh_ids: set[int] = set()
 
     def _changed(self) -> None:
         self._status_dirty.set()
@@ -118,13 +150,62 @@ class Relay:
                 stats.queue_depth,
                 stats.digest_waiting,
             )
+        mqtt, limits = config.mqtt, config.limits
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self.dispatcher.run(stop), name="dispatch")
-                group.create_task(self._supervise(stop), name="mqtt")
+                group.create_task(
+                    self._keep_running(
+                        "dispatch",
+                        self.dispatcher.run,
+                        stop,
+                        Backoff(limits.backoff_initial, limits.backoff_max),
+                    ),
+                    name="dispatch",
+                )
+                group.create_task(
+                    self._keep_running(
+                        "mqtt",
+                        self._supervise,
+                        stop,
+                        Backoff(mqtt.reconnect_min_delay, mqtt.reconnect_max_delay),
+                    ),
+                    name="mqtt",
+                )
         finally:
             await self.client.close()
             await self.store.call(self.store.close)
+            self._lock.release()
+
+    async def _keep_running(
+        self,
+        name: str,
+        task: Callable[[asyncio.Event], Awaitable[None]],
+        stop: asyncio.Event,
+        backoff: Backoff,
+    ) -> None:
+        """Run `task` until `stop`; whatever it raises is logged and the task starts again.
+
+        No exception from the client, the store or MQTT may end the process: a
+        fault the code does not expect (a full card, a locked queue file, a bug)
+        is logged with its traceback, and the task is started again after a
+        backoff, which starts afresh once the task has run for its maximum.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            try:
+                await task(stop)
+            except Exception as error:  # the one place that takes them all
+                if loop.time() - started > backoff.maximum:
+                    backoff.reset()
+                delay = backoff.next()
+                _LOGGER.exception("The %s task failed; restarting it in %.1fs", name, delay)
+                self.health.error(name, f"{name}: {error!r}"[:ERROR_DETAIL_LIMIT])
+                self._changed()
+                await _wait(stop, delay)
+                if not stop.is_set():
+                    continue
+            return
 
     # MQTT supervisor ------------------------------------------------------------------
 
@@ -138,11 +219,12 @@ class Relay:
                 await connection.connect()
             except MqttError as error:
                 delay = backoff.next()
-                self.health.error(f"broker: {error}")
+                self.health.error("broker", f"broker: {error}")
                 _LOGGER.warning("%s; retrying in %.1fs", error, delay)
                 await _wait(stop, delay)
                 continue
             backoff.reset()
+            self.health.clear("broker")
             _LOGGER.info(
                 "Connected to %s:%d as %s (session %s)",
                 mqtt.host,
@@ -152,9 +234,18 @@ class Relay:
             )
             self.connection = connection
             try:
-                await self._session(connection, stop)
+                self._connection_number = await self.store.call(
+                    self.store.begin_connection, session_present=connection.session_present
+                )
+                if not connection.session_present:
+                    self._fresh_ids.clear()
+                # A task of its own: on Python 3.11.0-3.11.2 a TaskGroup that aborts
+                # leaves a cancellation request on the task around it, and every
+                # later `asyncio.timeout` there raises CancelledError, not
+                # TimeoutError: the supervisor would end at its next connect.
+                await asyncio.create_task(self._session(connection, stop), name="mqtt-session")
             except MqttError as error:
-                self.health.error(f"broker: {error}")
+                self.health.error("broker", f"broker: {error}")
                 _LOGGER.warning("Broker connection lost: %s", error)
             finally:
                 self.connected.clear()
@@ -168,9 +259,12 @@ class Relay:
         if self._burst is not None and not self._burst.done():
             await asyncio.wait({self._burst}, timeout=SHUTDOWN_TIMEOUT)
         if stop.is_set() and connection.is_connected:
-            with contextlib.suppress(MqttError):
+            mqtt = self.config.mqtt
+            status = json.dumps(await self.status(state=OFFLINE))
+            with contextlib.suppress(MqttError):  # the last status agrees with the availability
+                connection.publish_nowait(mqtt.status_topic, status, qos=1, retain=True)
                 await connection.publish(
-                    self.config.mqtt.availability_topic, OFFLINE, qos=1, retain=True, timeout=5
+                    mqtt.availability_topic, OFFLINE, qos=1, retain=True, timeout=5
                 )
         await connection.disconnect(timeout=SHUTDOWN_TIMEOUT)
 
@@ -187,7 +281,9 @@ class Relay:
             await connection.unsubscribe(stale)
         await connection.subscribe(filters, qos=1)
         await self.store.call(self.store.set_meta, "subscriptions", json.dumps(filters))
-        await connection.publish(mqtt.availability_topic, ONLINE, qos=1, retain=True)
+        # Nothing on the session's way waits for a PUBACK: a broker that answers
+        # late is not a broken connection (the keepalive finds those).
+        connection.publish_nowait(mqtt.availability_topic, ONLINE, qos=1, retain=True)
         if self.config.status.discovery:
             for topic, payload in discovery_messages(self.config):
                 connection.publish_nowait(topic, payload, qos=1, retain=True)
@@ -198,10 +294,18 @@ class Relay:
                 group.create_task(self._receive(connection, stop), name="receive")
                 group.create_task(self._publish_status(connection, stop), name="status")
                 group.create_task(self._publish_dead_letters(connection, stop), name="dead-letters")
-        except* _SessionEnded:
-            pass
-        except* MqttError as errors:
-            raise errors.exceptions[0] from None
+        except ExceptionGroup as errors:
+            # Not `except*`: on Python 3.11.0-3.11.3 (Raspberry Pi OS and Debian 12
+            # ship 3.11.2) a `raise` inside `except*` comes out wrapped in another
+            # ExceptionGroup, and the reconnect loop above would not recognise it.
+            _ended, failed = errors.split(_SessionEnded)
+            if failed is None:
+                return
+            lost, other = failed.split(MqttError)
+            if other is not None:
+                raise other from None  # the supervisor logs it with every traceback
+            assert lost is not None  # noqa: S101 - what is neither ended nor other is lost
+            raise _first(lost) from None
 
     async def _receive(self, connection: MqttConnection, stop: asyncio.Event) -> None:
         queue = self.config.queue
@@ -210,12 +314,19 @@ class Relay:
                 connection.next_burst(queue.receive_linger, queue.max_burst)
             )
             stop_task = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({burst_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-            stop_task.cancel()
-            if not burst_task.done():
-                burst_task.cancel()  # unacknowledged: the broker keeps those messages
-                with contextlib.suppress(asyncio.CancelledError):
-                    await burst_task
+            try:
+                done, _pending = await asyncio.wait(
+                    {burst_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                # Also when this task is cancelled (a sibling failed): no burst task
+                # may be left behind to fail later with nobody to hear it.
+                stop_task.cancel()
+                if not burst_task.done():
+                    burst_task.cancel()  # unacknowledged: the broker keeps those messages
+                elif not burst_task.cancelled():
+                    burst_task.exception()  # retrieved; `result()` below raises it
+            if burst_task not in done:
                 raise _SessionEnded
             # Not interruptible: commit, then ack, whatever happens meanwhile;
             # `_goodbye` waits for it before disconnecting.
@@ -232,19 +343,22 @@ class Relay:
         receipts: list[Receipt] = []
         skip: list[IncomingMessage] = []
         for message in burst:
-            receipt = Receipt(
-                mid=message.mid, digest=receipt_digest(message.topic, message.payload)
-            )
             if message.retain:
-                # A retained message replayed on subscription is old state, not a new alert.
+                # Flagged retained: a replay on (re)subscription (3.1.1; MQTT 5 has none
+                # with our subscription options), old state, not a new alert.
                 _LOGGER.info("Ignoring retained message on %s", message.topic)
                 skip.append(message)
                 continue
-            if message.dup and await self.store.call(self.store.is_redelivery, receipt):
-                _LOGGER.info("Redelivery of an alert already queued on %s", message.topic)
-                skip.append(message)
-                continue
-            receipts.append(receipt)
+            if message.qos > 0:  # QoS 0 is never redelivered: no receipt
+                receipt = Receipt(
+                    mid=message.mid, digest=receipt_digest(message.topic, message.payload)
+                )
+                receipts.append(receipt)
+                if await self._is_redelivery(message, receipt):
+                    _LOGGER.info("Redelivery of an alert already queued on %s", message.topic)
+                    skip.append(message)
+                    continue
+                self._fresh_ids.add(message.mid)
             self._validate(message, sms, digest, dead)
         result = await self.store.call(
             self.store.commit_burst,
@@ -252,15 +366,26 @@ class Relay:
             digest=digest,
             dead=dead,
             receipts=receipts,
+            received=len(burst) - len(skip),
+            connection=self._connection_number,
             max_messages=self.config.queue.max_messages,
         )
+        self._fresh_ids.difference_update(receipt.mid for receipt in receipts)
         for message in burst:
             connection.ack(message)
         self.bursts += 1
-        if result.dead_letters:
-            _LOGGER.warning("%d alert(s) dead-lettered on receipt", result.dead_letters)
+        self.health.clear("mqtt")
+        _log_dead_letters(dead)
         if result.queue_full:
-            self.health.error(f"queue full: {result.queue_full} alert(s) refused")
+            max_messages = self.config.queue.max_messages
+            _LOGGER.warning(
+                "%d alert(s) dead-lettered: queue_full (%d SMS queued at most)",
+                result.queue_full,
+                max_messages,
+            )
+            self.health.error("queue", f"queue full: {result.queue_full} alert(s) refused")
+        else:
+            self.health.clear("queue")
         _LOGGER.debug(
             "Burst of %d: %d SMS and %d digest alert(s) queued, %d dead-lettered, %d skipped",
             len(burst),
@@ -271,6 +396,12 @@ class Relay:
         )
         self.dispatcher.wake()
         self._changed()
+
+    async def _is_redelivery(self, message: IncomingMessage, receipt: Receipt) -> bool:
+        """Whether a message is a copy of one committed and maybe not acknowledged."""
+        if not message.dup or message.mid in self._fresh_ids:
+            return False
+        return await self.store.call(self.store.is_redelivery, receipt, self._connection_number)
 
     def _validate(
         self,
@@ -290,6 +421,7 @@ class Relay:
             template=route.template,
             max_parts=route.max_parts,
             max_bytes=self.config.mqtt.max_payload_bytes,
+            payload_options=route.payload_options,
         )
         if isinstance(parsed, Rejection):
             dead.append(_dead(message, parsed, route.name))
@@ -302,7 +434,7 @@ class Relay:
         if route.digest is not None:
             digest.append(
                 NewDigestItem(
-                    group_key=digest_group_key(route.name, routed.numbers),
+                    group_key=digest_group_key(route.name, routed.numbers, options),
                     route=route.name,
                     topic=message.topic,
                     recipients=routed.numbers,
@@ -328,7 +460,7 @@ class Relay:
 
     # Status and dead letters ---------------------------------------------------------------
 
-    async def status(self) -> dict[str, Any]:
+    async def status(self, state: str = ONLINE) -> dict[str, Any]:
         """The current status document."""
         stats = await self.store.call(self.store.stats)
         return status_payload(
@@ -336,14 +468,23 @@ class Relay:
             self.health,
             durable_commits=self.store.durable_commits,
             bookkeeping_commits=self.store.bookkeeping_commits,
+            state=state,
         )
 
     async def _publish_status(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        """Publish the status on change (at most 1/s) and every `status.interval`.
+
+        Never waits for the broker: while the last status is unacknowledged (a
+        flood ahead of it, a broker busy elsewhere) no other is queued behind
+        it, and the next one, up to date, goes once it is.
+        """
         topic = self.config.mqtt.status_topic
+        last: asyncio.Future[None] | None = None
         while not stop.is_set():
-            self._status_dirty.clear()  # a change from now on is published next time
-            payload = json.dumps(await self.status())
-            await connection.publish(topic, payload, qos=1, retain=True)
+            if last is None or last.done():
+                self._status_dirty.clear()  # a change from now on is published next time
+                payload = json.dumps(await self.status())
+                last = connection.publish_nowait(topic, payload, qos=1, retain=True)
             await _wait(stop, STATUS_MIN_INTERVAL)
             await _wait_any(stop, self._status_dirty, self.config.status.interval)
         raise _SessionEnded
@@ -362,12 +503,38 @@ class Relay:
         raise _SessionEnded
 
 
+def _first(group: BaseExceptionGroup[T]) -> T:
+    """The first leaf exception of a (possibly nested) exception group."""
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def _log_dead_letters(dead: Sequence[NewDeadLetter]) -> None:
+    """One line per alert refused on receipt (topic, route, reason), never its payload."""
+    for letter in dead[:DEAD_LETTERS_LOGGED]:
+        _LOGGER.warning(
+            "Alert on %s (route %s) dead-lettered: %s: %s",
+            (letter.topic or "")[:LOGGED_EXCERPT],
+            letter.route or "none",
+            letter.reason,
+            letter.detail[:LOGGED_EXCERPT],
+        )
+    if len(dead) > DEAD_LETTERS_LOGGED:
+        _LOGGER.warning(
+            "... and %d more alert(s) of that burst dead-lettered (see the dead-letter topic)",
+            len(dead) - DEAD_LETTERS_LOGGED,
+        )
+
+
 def _dead(
     message: IncomingMessage, rejection: Rejection, route: str | None = None
 ) -> NewDeadLetter:
     text = None
     with contextlib.suppress(UnicodeDecodeError):
-        text = message.payload.decode("utf-8")[:500]
+        # The start only (a payload may be megabytes); an incremental decoder leaves
+        # out a character cut at the end instead of refusing it.
+        start = message.payload[: 4 * DEAD_LETTER_TEXT]
+        text = codecs.getincrementaldecoder("utf-8")().decode(start)[:DEAD_LETTER_TEXT]
     return NewDeadLetter(
         reason=rejection.reason,
         detail=rejection.detail,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -27,21 +27,39 @@ OFFLINE: Final = "offline"
 
 @dataclass
 class Health:
-    """Live facts the store does not hold: errors, pauses, balance."""
+    """Live facts the store does not hold: errors, pauses, balance.
 
-    last_error: str | None = None
-    last_error_at: float | None = None
+    Errors are kept by what they are about (`send`, `balance`, `broker`,
+    `queue`, a task's name), each until that part works again: the status's
+    `last_error` is the latest error still standing, and none once all is well.
+    """
+
+    errors: dict[str, tuple[str, float]] = field(default_factory=dict)  # source: (text, time)
     paused: bool = False
     pause_reason: str | None = None
     balance: float | None = None
     currency: str | None = None
-    credits_today: float = 0.0
     started_at: float = 0.0
 
-    def error(self, message: str) -> None:
-        """Remember the latest error."""
-        self.last_error = message
-        self.last_error_at = time.time()
+    def error(self, source: str, message: str) -> None:
+        """Remember an error about `source`."""
+        self.errors[source] = (message, time.time())
+
+    def clear(self, *sources: str) -> None:
+        """These work again."""
+        for source in sources:
+            self.errors.pop(source, None)
+
+    @property
+    def last_error(self) -> str | None:
+        """The latest error still standing."""
+        latest = max(self.errors.values(), key=lambda error: error[1], default=None)
+        return None if latest is None else latest[0]
+
+    @property
+    def last_error_at(self) -> float | None:
+        """When it happened."""
+        return max((at for _text, at in self.errors.values()), default=None)
 
     def pause(self, reason: str) -> None:
         """Sending is paused (no credit, budget spent, credentials refused)."""
@@ -64,6 +82,7 @@ def status_payload(
     *,
     durable_commits: int = 0,
     bookkeeping_commits: int = 0,
+    state: str = ONLINE,
     now: float | None = None,
 ) -> dict[str, Any]:
     """The status document published (retained) on `<prefix>/status`."""
@@ -71,7 +90,7 @@ def status_payload(
     counters = stats.counters
     oldest = stats.oldest_queued_at
     return {
-        "state": ONLINE,
+        "state": state,
         "queue_depth": stats.queue_depth,
         "digest_waiting": stats.digest_waiting,
         "oldest_age": 0 if oldest is None else max(0, round(now - oldest)),
@@ -86,7 +105,7 @@ def status_payload(
         "pause_reason": health.pause_reason,
         "balance": health.balance,
         "currency": health.currency,
-        "credits_today": round(health.credits_today, 2),
+        "credits_today": round(stats.credits_today, 2),
         "durable_commits": durable_commits,
         "bookkeeping_commits": bookkeeping_commits,
         "version": __version__,

@@ -21,30 +21,40 @@ Durability, and what a power cut can do:
   were in flight, which the API may or may not have accepted.
 * A redelivered message (DUP flag) whose packet ID and content match a
   receipt of one we committed but may not have acknowledged is not queued a
-  second time.
+  second time; a receipt lives only as long as the broker may redeliver that
+  very packet (see `Store.begin_connection`).
 
-Bounded size: at most `queue.max_messages` SMS wait at once. An alert that
-would pass the bound is refused whole, dead-lettered with reason
-`queue_full` and counted; what is already queued is never evicted. Sent rows
-are kept for `queue.retention` (the per-recipient caps count them), dead
-letters until purged, at most `MAX_DEAD_LETTERS`.
+Bounded size: at most `queue.max_messages` SMS wait at once, counting an
+alert waiting for its digest once per recipient (folding makes one SMS for
+each). An alert that would pass the bound is refused whole, dead-lettered
+with reason `queue_full` and counted; what is already queued is never
+evicted. Sent rows are kept for `queue.retention` (the per-recipient caps
+count them), dead letters until purged, at most `MAX_DEAD_LETTERS` published
+ones, and a dead SMS as long as its dead letter.
 
 All methods are synchronous and meant to run on one thread: the relay calls
 them through `Store.call`, which uses the store's own single worker thread,
 so the event loop never waits on the card.
+
+The queue holds alerts' texts and numbers: a directory the store creates is
+0700, a queue file it creates 0600 (SQLite gives its -wal and -shm files the
+queue file's mode). One relay at a time runs on a queue file: `QueueLock`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
@@ -52,10 +62,8 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Sequence
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 MAX_DEAD_LETTERS: Final = 10000
-RECEIPT_KEEP_SECONDS: Final = 7 * 86400
-MAX_RECEIPTS: Final = 20000
 MAX_STORED_PAYLOAD: Final = 4096
 
 QUEUED: Final = "queued"
@@ -79,6 +87,7 @@ CREATE TABLE IF NOT EXISTS sms (
     max_parts INTEGER NOT NULL,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    unknown_outcomes INTEGER NOT NULL DEFAULT 0,
     not_before REAL NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
@@ -90,6 +99,7 @@ CREATE INDEX IF NOT EXISTS sms_queue ON sms (priority DESC, id) WHERE state = 'q
 CREATE INDEX IF NOT EXISTS sms_message ON sms (client_message_id);
 CREATE INDEX IF NOT EXISTS sms_recipient_sent ON sms (recipient, updated_at) WHERE state = 'sent';
 CREATE INDEX IF NOT EXISTS sms_updated ON sms (updated_at) WHERE state = 'sent';
+CREATE INDEX IF NOT EXISTS sms_dead ON sms (id) WHERE state = 'dead';
 CREATE TABLE IF NOT EXISTS digest (
     id INTEGER PRIMARY KEY,
     group_key TEXT NOT NULL,
@@ -123,16 +133,20 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 CREATE INDEX IF NOT EXISTS dead_unpublished ON dead_letters (id) WHERE published = 0;
 CREATE TABLE IF NOT EXISTS receipts (
-    mid INTEGER NOT NULL, digest BLOB NOT NULL, received_at REAL NOT NULL,
-    PRIMARY KEY (mid, digest)
-) WITHOUT ROWID;
+    mid INTEGER PRIMARY KEY, digest BLOB NOT NULL, connection INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS unknown_sends (recipient TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS unknown_sends_recipient ON unknown_sends (recipient, at);
 """
 
 
 def receipt_digest(topic: str, payload: bytes) -> bytes:
     """A short fingerprint of a message, to recognise its redelivery."""
-    return hashlib.blake2b(topic.encode() + b"\x00" + payload, digest_size=16).digest()
+    fingerprint = hashlib.blake2b(topic.encode(), digest_size=16)
+    fingerprint.update(b"\x00")
+    fingerprint.update(payload)  # no copy of a large payload
+    return fingerprint.digest()
 
 
 def utc_day(now: float) -> str:
@@ -185,7 +199,7 @@ class NewDeadLetter:
 
 @dataclass(frozen=True, kw_only=True)
 class Receipt:
-    """A received message, to recognise its redelivery."""
+    """A received QoS 1 message (its packet ID and fingerprint), to recognise its redelivery."""
 
     mid: int
     digest: bytes
@@ -216,6 +230,17 @@ class Batch:
     max_parts: int
     created_at: float
     attempts: int
+    unknown_outcomes: tuple[int, ...]  # per row: requests whose outcome stayed unknown
+
+    def only(self, ids: Collection[int]) -> Batch:
+        """The same batch with only the rows `ids`."""
+        keep = [index for index, row_id in enumerate(self.ids) if row_id in ids]
+        return replace(
+            self,
+            ids=tuple(self.ids[index] for index in keep),
+            recipients=tuple(self.recipients[index] for index in keep),
+            unknown_outcomes=tuple(self.unknown_outcomes[index] for index in keep),
+        )
 
     def dead_letter(
         self, recipient: str, reason: str, detail: str, code: str | None = None
@@ -306,7 +331,58 @@ class Stats:
     oldest_queued_at: float | None
     digest_waiting: int
     dead_letters: int
+    credits_today: float = 0.0  # UTC day, the relay's estimate (unknown outcomes included)
     counters: dict[str, float] = field(default_factory=dict)
+
+
+class QueueLockedError(Exception):
+    """Another relay runs on this queue file."""
+
+
+class QueueLock:
+    """An exclusive lock on a queue file, held while one relay runs on it.
+
+    A second relay on the same queue would take over the first one's MQTT
+    session (same client ID) and share its queue; it refuses to start instead.
+    The lock is `flock` on `<queue>.lock`, which holds the owner's PID: the
+    kernel drops it when the process ends, however it ends. Commands that only
+    read the queue or add to it (`queue list`, `queue send`) do not take it.
+    """
+
+    def __init__(self, queue_path: str | Path) -> None:
+        """Name the lock; nothing is taken before `acquire`."""
+        self.path = Path(f"{queue_path}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock; raise QueueLockedError naming the relay that holds it."""
+        private_directory(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            queue = str(self.path)[: -len(".lock")]
+            raise QueueLockedError(
+                f"another relay (PID {owner}) is running on the queue {queue}; "
+                "stop it first, or give this one its own queue.path and mqtt.client_id"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let the next relay in."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing drops the flock
+
+
+def private_directory(path: Path) -> None:
+    """Create `path` (mode 0700) if it is missing; an existing one is left as it is."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700, parents=True)
 
 
 class Store:
@@ -316,7 +392,9 @@ class Store:
         """Open (or create) the queue file; nothing is lost from an earlier run."""
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_directory(Path(self.path).parent)
+            with contextlib.suppress(FileExistsError):  # created private, then SQLite's
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
@@ -329,12 +407,30 @@ class Store:
         # Keep the WAL file from growing without bound between checkpoints.
         self._db.execute("PRAGMA journal_size_limit = 4194304")
         self._db.execute("PRAGMA foreign_keys = OFF")
+        self._migrate()
         self._db.executescript(_SCHEMA)
         self._db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            "INSERT INTO meta (key, value) VALUES ('schema', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(SCHEMA_VERSION),),
         )
         self.durable_commits = 0  # one fsync of the WAL each
         self.bookkeeping_commits = 0  # no fsync at commit
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+
+    def _migrate(self) -> None:
+        """Bring a queue file of an earlier release to this schema; nothing queued is lost."""
+        if "received_at" in self._columns("receipts"):
+            # Schema 1 kept receipts for a week, keyed by (packet ID, content): they
+            # cannot say which connection they belong to, and are not needed once
+            # their PUBACKs are through. Dropping them risks a duplicate, never a loss.
+            self._db.execute("DROP TABLE receipts")
+        if "state" in (columns := self._columns("sms")) and "unknown_outcomes" not in columns:
+            self._db.execute(
+                "ALTER TABLE sms ADD COLUMN unknown_outcomes INTEGER NOT NULL DEFAULT 0"
+            )
 
     # Threading -------------------------------------------------------------------
 
@@ -398,10 +494,74 @@ class Store:
 
     # Receiving ------------------------------------------------------------------------
 
-    def is_redelivery(self, receipt: Receipt) -> bool:
-        """Whether a message flagged DUP was already committed."""
+    def begin_connection(self, *, session_present: bool) -> int:
+        """Number a new connection to the broker and end the receipts it makes worthless.
+
+        The relay commits a burst, then sends its PUBACKs. Between the two (a
+        kill, a power cut, a connection lost) the broker still holds those
+        messages unacknowledged and delivers them again, flagged DUP, when the
+        relay's session resumes (MQTT does not redeliver at any other time).
+        The receipts committed with the burst, (packet ID, fingerprint of topic
+        and payload), let the relay recognise them: exactly once, across a
+        crash between commit and PUBACK.
+
+        A receipt is worth something only while the broker may still redeliver
+        that very packet. The broker frees a packet ID when it has processed our
+        PUBACK, and reuses it for a new alert: after 65,535 others (mosquitto
+        numbers in sequence), or from 1 again when it lost our session (a
+        restart without persistence) or went back to an older save (its
+        session, and its numbering, from before the receipts). A new alert
+        comes first without DUP; but if the relay dies before committing it, it
+        comes again with DUP, and matching a stale receipt with the same
+        content would skip it: a loss. So a receipt ends:
+
+        * when the session is new (`session_present` false): nothing can be
+          redelivered, every receipt goes;
+        * when its connection is older than the previous one: the broker
+          redelivers what it holds unacknowledged as soon as the relay's
+          session resumes, so a receipt serves on the connection after its
+          own and not later. After a restored save, the broker's redeliveries
+          and its new numbering start on the first connection after the
+          restore, and a relay that dies there before committing finds, on the
+          next, receipts two connections old: not a match;
+        * when its packet ID arrives again without DUP: the commit of that
+          message replaces the receipt (one per packet ID), and until it
+          commits the relay remembers the ID in memory (`Relay._fresh_ids`);
+        * a DUP message matching a receipt is acknowledged again and its
+          receipt moves to the current connection, in case that PUBACK is
+          lost too.
+
+        A receipt is not dropped when its PUBACK is sent: the broker may not
+        have read it when it stops, saves and comes back (the PUBACKs of the
+        last bursts sit in its socket), and it then redelivers alerts already
+        queued. What is left: a duplicate when the relay reconnects twice
+        before the broker redelivers; and a loss only if the broker reuses a
+        packet ID on the same connection while the earlier alert's receipt is
+        kept, the relay dies in the milliseconds between reading the new alert
+        and committing it, and both alerts have the same topic and payload
+        (with mosquitto that takes 65,535 alerts on one connection first).
+
+        One durable commit per connection; nothing is added per alert.
+        """
+        with self._transaction(durable=True) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'connection'").fetchone()
+            number = (0 if row is None else int(row[0])) + 1
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('connection', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(number),),
+            )
+            if session_present:
+                db.execute("DELETE FROM receipts WHERE connection < ?", (number - 1,))
+            else:
+                db.execute("DELETE FROM receipts")
+        return number
+
+    def is_redelivery(self, receipt: Receipt, connection: int) -> bool:
+        """Whether a message flagged DUP on `connection` was committed and may be unacknowledged."""
         row = self._db.execute(
-            "SELECT 1 FROM receipts WHERE mid = ? AND digest = ?", (receipt.mid, receipt.digest)
+            "SELECT 1 FROM receipts WHERE mid = ? AND digest = ? AND connection >= ?",
+            (receipt.mid, receipt.digest, connection - 1),
         ).fetchone()
         return row is not None
 
@@ -413,20 +573,27 @@ class Store:
         dead: Sequence[NewDeadLetter],
         receipts: Sequence[Receipt],
         max_messages: int,
+        received: int = 0,
+        connection: int | None = None,
         now: float | None = None,
     ) -> BurstResult:
-        """Commit a burst in one durable transaction; alerts past the bound are dead letters."""
+        """Commit a burst in one durable transaction; alerts past the bound are dead letters.
+
+        `received` counts the burst's new messages; `receipts` (new messages and
+        redeliveries acknowledged again) are kept under `connection`, replacing
+        any earlier receipt of the same packet ID (see `begin_connection`).
+        """
         now = time.time() if now is None else now
         queued_sms = queued_digest = queue_full = 0
         dead_letters = list(dead)
         with self._transaction(durable=True) as db:
             depth = self._depth(db)
             for item in digest:
-                if depth + 1 > max_messages:
+                if depth + len(item.recipients) > max_messages:
                     queue_full += 1
                     dead_letters.append(_full(item.topic, item.route, item.text, max_messages))
                     continue
-                depth += 1
+                depth += len(item.recipients)
                 queued_digest += 1
                 db.execute(
                     "INSERT INTO digest (group_key, route, topic, recipients, text, priority,"
@@ -453,11 +620,12 @@ class Store:
                 self._insert_sms(db, alert, now)
             for letter in dead_letters:
                 self._insert_dead(db, letter, now)
-            db.executemany(
-                "INSERT OR REPLACE INTO receipts (mid, digest, received_at) VALUES (?, ?, ?)",
-                [(receipt.mid, receipt.digest, now) for receipt in receipts],
-            )
-            self._count(db, "received", len(receipts))
+            if connection is not None:
+                db.executemany(
+                    "INSERT OR REPLACE INTO receipts (mid, digest, connection) VALUES (?, ?, ?)",
+                    [(receipt.mid, receipt.digest, connection) for receipt in receipts],
+                )
+            self._count(db, "received", received)
             self._count(db, "dead_lettered", len(dead_letters))
         return BurstResult(
             queued_sms=queued_sms,
@@ -467,7 +635,7 @@ class Store:
         )
 
     def enqueue(self, alert: NewSms, *, max_messages: int, now: float | None = None) -> bool:
-        """Queue one alert from outside MQTT (`clickatell-relay send --queue`)."""
+        """Queue one alert from outside MQTT (`clickatell-relay queue send`)."""
         result = self.commit_burst(
             sms=[alert], digest=[], dead=[], receipts=[], max_messages=max_messages, now=now
         )
@@ -475,9 +643,10 @@ class Store:
 
     @staticmethod
     def _depth(db: sqlite3.Connection) -> int:
+        """SMS queued, and SMS the digests will make (folding makes one per recipient)."""
         sms = db.execute("SELECT count(*) FROM sms WHERE state = 'queued'").fetchone()[0]
-        waiting = db.execute("SELECT count(*) FROM digest").fetchone()[0]
-        return int(sms) + int(waiting)
+        waiting = db.execute("SELECT total(json_array_length(recipients)) FROM digest").fetchone()
+        return int(sms) + int(waiting[0])
 
     @staticmethod
     def _insert_sms(db: sqlite3.Connection, alert: NewSms, now: float) -> None:
@@ -564,6 +733,7 @@ class Store:
             max_parts=first["max_parts"],
             created_at=min(row["created_at"] for row in rows),
             attempts=max(row["attempts"] for row in rows),
+            unknown_outcomes=tuple(row["unknown_outcomes"] for row in rows),
         )
 
     def next_due(self, *, exclude: Collection[int] = ()) -> float | None:
@@ -585,9 +755,15 @@ class Store:
         error: str | None = None,
         credits_used: float = 0.0,
         failed: int = 0,
+        unknown: Sequence[int] = (),
+        possibly_sent: Sequence[str] = (),
         now: float | None = None,
     ) -> None:
-        """Record what became of a batch in one bookkeeping transaction."""
+        """Record what became of a batch in one bookkeeping transaction.
+
+        `unknown` rows got no answer the relay could read (they may have been
+        sent); `possibly_sent` recipients count against the caps as if sent.
+        """
         now = time.time() if now is None else now
         with self._transaction(durable=False) as db:
             db.executemany(
@@ -606,6 +782,14 @@ class Store:
                 "UPDATE sms SET attempts = attempts + 1, not_before = ?, error = ?,"
                 " updated_at = ? WHERE id = ?",
                 [(retry_at, error, now, row_id) for row_id in retry],
+            )
+            db.executemany(
+                "UPDATE sms SET unknown_outcomes = unknown_outcomes + 1 WHERE id = ?",
+                [(row_id,) for row_id in unknown],
+            )
+            db.executemany(
+                "INSERT INTO unknown_sends (recipient, at) VALUES (?, ?)",
+                [(recipient, now) for recipient in possibly_sent],
             )
             self._count(db, "sent", len(sent))
             self._count(db, "dead_lettered", len(dead))
@@ -640,18 +824,21 @@ class Store:
                 max_parts=row["max_parts"],
                 created_at=row["created_at"],
                 attempts=row["attempts"],
+                unknown_outcomes=(row["unknown_outcomes"],),
             )
             for row in rows
         ]
 
     def sent_since(self, recipients: Collection[str], since: float) -> dict[str, list[float]]:
-        """When each recipient was sent an SMS since `since`, oldest first."""
+        """When each recipient was (or may have been) sent an SMS since `since`, oldest first."""
         found: dict[str, list[float]] = {recipient: [] for recipient in recipients}
+        numbers = json.dumps(sorted(recipients))
         for row in self._db.execute(
             "SELECT recipient, updated_at FROM sms WHERE state = 'sent'"
             " AND recipient IN (SELECT value FROM json_each(?)) AND updated_at >= ?"
-            " ORDER BY updated_at",
-            (json.dumps(sorted(recipients)), since),
+            " UNION ALL SELECT recipient, at FROM unknown_sends"
+            " WHERE recipient IN (SELECT value FROM json_each(?)) AND at >= ? ORDER BY 2",
+            (numbers, since, numbers, since),
         ):
             found[row[0]].append(float(row[1]))
         return found
@@ -802,30 +989,30 @@ class Store:
     # Upkeep and inspection -------------------------------------------------------------------
 
     def prune(self, *, retention: float, now: float | None = None) -> None:
-        """Drop sent rows past retention, old receipts and dead letters past the bound."""
+        """Drop sent rows past retention, and dead letters (with their SMS) past the bound."""
         now = time.time() if now is None else now
         with self._transaction(durable=False) as db:
             db.execute(
                 "DELETE FROM sms WHERE state = 'sent' AND updated_at < ?", (now - retention,)
             )
-            db.execute("DELETE FROM receipts WHERE received_at < ?", (now - RECEIPT_KEEP_SECONDS,))
-            db.execute(
-                "DELETE FROM receipts WHERE received_at < (SELECT received_at FROM receipts"
-                " ORDER BY received_at DESC LIMIT 1 OFFSET ?)",
-                (MAX_RECEIPTS,),
-            )
+            db.execute("DELETE FROM unknown_sends WHERE at < ?", (now - retention,))
             db.execute(
                 "DELETE FROM dead_letters WHERE published = 1 AND id <= ("
                 "SELECT id FROM dead_letters ORDER BY id DESC LIMIT 1 OFFSET ?)",
                 (MAX_DEAD_LETTERS,),
+            )
+            # A dead SMS is kept for its dead letter (`queue retry`), and goes with it.
+            db.execute(
+                "DELETE FROM sms WHERE state = 'dead' AND id NOT IN"
+                " (SELECT sms_id FROM dead_letters WHERE sms_id IS NOT NULL)"
             )
             db.execute(
                 "DELETE FROM counters WHERE name LIKE 'credits:%' AND name < ?",
                 (f"credits:{utc_day(now - 7 * 86400)}",),
             )
 
-    def stats(self) -> Stats:
-        """Queue depth, oldest age, dead letters and the counters."""
+    def stats(self, now: float | None = None) -> Stats:
+        """Queue depth, oldest age, dead letters, today's credits and the counters."""
         depth, oldest = self._db.execute(
             "SELECT count(*), min(created_at) FROM sms WHERE state = 'queued'"
         ).fetchone()
@@ -845,6 +1032,7 @@ class Store:
             oldest_queued_at=min(oldest_values) if oldest_values else None,
             digest_waiting=int(waiting),
             dead_letters=int(dead),
+            credits_today=self.credits_spent(now),
             counters=counters,
         )
 

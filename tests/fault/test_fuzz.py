@@ -847,7 +847,13 @@ def test_alert_json_gives_a_usable_alert_or_a_reasoned_rejection(
     payload = json.dumps(document).encode()
     route = router.route_for(topic)
     assert route is not None
-    result = parse_payload(payload, topic=topic, mode=route.payload, max_parts=route.max_parts)
+    result = parse_payload(
+        payload,
+        topic=topic,
+        mode=route.payload,
+        max_parts=route.max_parts,
+        payload_options=PAYLOAD_OPTIONS,  # every option a route can allow, to fuzz them all
+    )
     if isinstance(result, Rejection):
         assert isinstance(result.reason, Reason)
         assert result.detail.strip()

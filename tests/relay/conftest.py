@@ -220,7 +220,7 @@ class Client:
     task: asyncio.Task[None] | None = None
 
     async def publish(self, topic: str, payload: str | bytes, *, retain: bool = False) -> None:
-        await self.connection.publish(topic, payload, qos=1, retain=retain)
+        await self.connection.publish(topic, payload, qos=1, retain=retain, timeout=10)
 
     async def subscribe(self, *filters: str) -> None:
         await self.connection.subscribe(list(filters), qos=1, retained=True)

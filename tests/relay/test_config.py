@@ -59,6 +59,7 @@ def test_defaults_fill_what_is_left_out() -> None:
     assert config.queue.max_messages == 10000
     assert config.routes[0].name == "route1"
     assert config.routes[0].priority == 5
+    assert config.routes[0].payload_options == frozenset()  # payloads set no send option
     assert config.allowlist == frozenset({"2799900001"})
 
 
@@ -74,6 +75,7 @@ def test_defaults_fill_what_is_left_out() -> None:
         (MINIMAL + "clickatell:\n  api: rest\n", 6, "duplicate key"),
         (MINIMAL + "mqtt: {port: [unclosed\n", 7, "invalid YAML"),
         (MINIMAL + "queue:\n  max_age: soon\n", 7, "duration"),
+        (MINIMAL + "    payload_options: [sender]\n", 6, "expected one of scheduled_delivery"),
         (MINIMAL.replace("api_key: k", "api_key: ${NOT_SET_ANYWHERE}"), 2, "NOT_SET_ANYWHERE"),
     ],
 )

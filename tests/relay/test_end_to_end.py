@@ -6,6 +6,8 @@ import json
 from collections import Counter
 from decimal import Decimal
 
+import pytest
+
 from clickatell_relay.broker import LocalBroker
 from clickatell_relay.relay import Relay
 from clickatell_relay.simulator import Simulator
@@ -108,7 +110,10 @@ async def test_a_503_storm_backs_off_and_recovers(
 
 
 async def test_a_timed_out_request_is_retried(
-    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = make_config(clickatell={"request_timeout": 0.5})
     async with running(config) as relay, mqtt_client(config) as client:
@@ -120,7 +125,8 @@ async def test_a_timed_out_request_is_retried(
     # The timed-out request may have been accepted too: at most that one is doubled.
     assert 2 <= len(simulator.messages) <= 4
     assert status["failed"] == 2
-    assert "Timeout" in status["last_error"]
+    assert "No readable answer (Timeout" in caplog.text
+    assert status["last_error"] is None  # the retry went through: nothing stands
 
 
 async def test_no_credit_pauses_then_resumes_when_the_balance_is_back(
@@ -429,3 +435,76 @@ async def test_status_availability_and_home_assistant_discovery(
     async with mqtt_client(config, "late-observer") as late:
         await late.subscribe("relay/availability")
         await until(lambda: late.received["relay/availability"] == [b"offline"])
+
+
+async def test_a_route_decides_which_payload_options_it_takes(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    """Payload options overrode the route's on every route (a validity of a minute, a
+
+    delivery a week later), whoever published.
+    """
+    config = make_config(
+        routes=[
+            {"name": "strict", "topic": "alerts/strict", "recipients": ["alice"]},
+            {
+                "name": "open",
+                "topic": "alerts/#",
+                "recipients": ["alice"],
+                "payload_options": ["validity_period"],
+                "options": {"validity_period": 60},
+            },
+        ]
+    )
+    validity = {"text": "valid for 5 minutes", "options": {"validity_period": 5}}
+    later = {
+        "text": "in a week",
+        "options": {"scheduled_delivery_time": "2030-01-01T00:00:00+00:00"},
+    }
+    async with running(config), mqtt_client(config) as client:
+        await client.subscribe("relay/dead_letter")
+        await client.publish("alerts/strict", json.dumps(validity))
+        await client.publish("alerts/open", json.dumps(later))
+        await client.publish("alerts/open", json.dumps(validity))
+        await client.publish("alerts/open", "the route's own validity")
+        await until(lambda: len(simulator.messages) == 2)
+        await until(lambda: len(client.received["relay/dead_letter"]) == 2)
+    letters = client.json("relay/dead_letter")
+    assert [(letter["reason"], letter["topic"]) for letter in letters] == [
+        ("bad_options", "alerts/strict"),
+        ("bad_options", "alerts/open"),
+    ]
+    assert "payload_options" in letters[0]["detail"]
+    validities = {
+        message.text: message.options.get("validityPeriod") for message in simulator.messages
+    }
+    assert validities == {"valid for 5 minutes": 5, "the route's own validity": 60}
+
+
+async def test_alerts_with_different_options_never_share_a_digest(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    """A digest took its first alert's options: one publisher's options (a delivery
+
+    scheduled days ahead) applied to every genuine alert folded with it.
+    """
+    config = make_config(
+        routes=[
+            {
+                "name": "disk",
+                "topic": "disk/#",
+                "recipients": ["alice"],
+                "digest": {"wait": "0.5s", "interval": "1h"},
+                "payload_options": ["validity_period"],
+            }
+        ]
+    )
+    async with running(config), mqtt_client(config) as client:
+        await client.publish("disk/a", json.dumps({"text": "a", "options": {"validity_period": 5}}))
+        await client.publish("disk/b", "b")
+        await client.publish("disk/c", "c")
+        await until(lambda: len(simulator.messages) == 2)
+    validities = {
+        message.text: message.options.get("validityPeriod") for message in simulator.messages
+    }
+    assert validities == {"a": 5, "[2 alerts]\nb\nc": None}

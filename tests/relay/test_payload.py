@@ -32,7 +32,7 @@ def test_json_with_text_recipients_priority_and_options() -> None:
             "options": {"validity_period": 30},
         }
     ).encode()
-    assert parse_payload(payload) == Alert(
+    assert parse_payload(payload, payload_options=frozenset({"validity_period"})) == Alert(
         text="Fire!",
         recipients=("alice", "2799900002"),
         priority=9,
@@ -40,8 +40,18 @@ def test_json_with_text_recipients_priority_and_options() -> None:
     )
 
 
-def test_auto_mode_treats_non_json_braces_as_text() -> None:
-    assert parse_payload(b"{not json}") == Alert(text="{not json}")
+@pytest.mark.parametrize(
+    "payload", [b"{not json}", b'{"text": "cut off', b"[WARN] disk full", b"[1, 2]"]
+)
+def test_auto_mode_refuses_what_looks_like_json_and_is_no_alert(payload: bytes) -> None:
+    """Such a payload was sent verbatim as text: a broken alert, half a JSON document."""
+    result = parse_payload(payload)
+    assert isinstance(result, Rejection)
+    assert result.reason is Reason.BAD_JSON
+
+
+def test_auto_mode_takes_other_text_as_it_is() -> None:
+    assert parse_payload(b"WARN: {disk} [full]") == Alert(text="WARN: {disk} [full]")
 
 
 def test_template_formats_json_fields() -> None:
@@ -70,7 +80,17 @@ def test_template_on_plain_text_knows_text_and_topic() -> None:
         (b'{"text": "a", "recipients": []}', {}, Reason.BAD_JSON),
         (b'{"text": "a", "recipients": [1]}', {}, Reason.BAD_JSON),
         (b'{"text": "a", "options": {"sender": "x"}}', {}, Reason.BAD_OPTIONS),
-        (b'{"text": "a", "options": {"validity_period": -1}}', {}, Reason.BAD_OPTIONS),
+        (b'{"text": "a", "options": {"validity_period": 5}}', {}, Reason.BAD_OPTIONS),
+        (
+            b'{"text": "a", "options": {"validity_period": 5}}',
+            {"payload_options": frozenset({"scheduled_delivery_time"})},
+            Reason.BAD_OPTIONS,
+        ),
+        (
+            b'{"text": "a", "options": {"validity_period": -1}}',
+            {"payload_options": frozenset({"validity_period"})},
+            Reason.BAD_OPTIONS,
+        ),
         (b'{"text": "a", "n": NaN}', {"mode": "json"}, Reason.NOT_JSON),
         (b'{"text": "a"}', {"template": "{missing}"}, Reason.TEMPLATE),
         (b"x" * 161, {"max_parts": 1}, Reason.TOO_LONG),

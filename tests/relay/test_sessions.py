@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import replace
+from typing import Final
+
+import pytest
 
 from clickatell_relay.broker import LocalBroker
 from clickatell_relay.simulator import Simulator
 
-from .conftest import ALICE, BOB, ConfigFactory, mqtt_client, running, sent_to, until
+from .conftest import (
+    ALICE,
+    BOB,
+    OPTED_OUT,
+    ConfigFactory,
+    mqtt_client,
+    running,
+    sent_to,
+    until,
+)
+
+STALL: Final = 12.0  # seconds the broker answers nothing: longer than any PUBACK wait
 
 
 def _expected(texts: list[str]) -> Counter[tuple[str, str]]:
@@ -110,3 +125,86 @@ async def test_filters_dropped_from_the_config_are_unsubscribed(
     assert {text for text, _to in sent_to(simulator)} == {"to the current route"}
     assert status["received"] == 1  # the legacy topic no longer reaches the relay
     assert client.received["relay/dead_letter"] == []
+
+
+async def test_a_broker_that_answers_late_costs_no_connection(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A QoS 0 flood held the status's PUBACK back for more than 10 s, and the relay
+
+    dropped its connection ("no PUBACK for .../status in 10s") and left a burst
+    task failing unheard ("Task exception was never retrieved"). Here the broker
+    is frozen for longer than that, with the keepalive longer still: the
+    connection is healthy, only slow, and the relay must keep it.
+    """
+    config = make_config(
+        mqtt={"keepalive": 60}, status={"interval": 1}, groups={"oncall": ["alice", OPTED_OUT]}
+    )
+    simulator.inject("unavailable")
+    async with running(config) as relay, mqtt_client(config, "publisher") as client:
+        await client.subscribe("relay/dead_letter")
+        await client.publish("alerts/x", "before the stall")
+        await until(lambda: relay.bursts == 1)
+        broker.pause()
+        try:
+            # Sent now: a status and a dead letter (the opted-out number) wait for PUBACKs.
+            simulator.clear_faults()
+            await until(lambda: len(simulator.messages) == 1)
+            await asyncio.sleep(STALL)
+        finally:
+            broker.resume()
+        await client.publish("alerts/x", "after the stall")
+        await until(lambda: len(simulator.messages) == 2)
+        await until(lambda: len(client.received["relay/dead_letter"]) == 2)
+        status = await relay.status()
+        connects = [
+            record for record in caplog.records if record.getMessage().startswith("Connected to")
+        ]
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(connects) == 1, messages
+    assert not [text for text in messages if "connection lost" in text or "no PUBACK" in text]
+    assert not [text for text in messages if "never retrieved" in text]
+    assert [letter["recipient"] for letter in client.json("relay/dead_letter")] == [OPTED_OUT] * 2
+    assert status["sent"] == 2
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_a_retained_alert_is_sent_when_published_never_when_replayed(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+    protocol: str,
+) -> None:
+    """The rule for retained messages, the same with both protocols.
+
+    The README said retained messages are not alerts, but one published while
+    the relay listens was sent (an MQTT 5 broker clears the flag on a live
+    delivery, a 3.1.1 broker must). What the relay can tell apart, and does: a
+    retained message published (live, or while it is away with its session)
+    is an alert; the copy the broker replays on every (re)subscription is old
+    state and is skipped.
+    """
+    config = make_config(mqtt={"protocol": protocol})
+    async with mqtt_client(config, "publisher", protocol=protocol) as client:
+        await client.publish("alerts/state", "retained before the relay ever came", retain=True)
+        async with running(config) as relay:
+            await client.publish("alerts/live", "retained while it listens", retain=True)
+            await until(lambda: len(simulator.messages) == 2)
+        await client.publish("alerts/away", "retained while it is away", retain=True)
+        async with running(config) as relay:  # resubscribes: the broker replays all three
+            await until(lambda: len(simulator.messages) == 4)
+            await client.publish("alerts/x", "an ordinary alert")
+            await until(lambda: len(simulator.messages) == 6)
+            await until(lambda: relay.dispatcher.in_flight == 0)
+            status = await relay.status()
+    assert Counter(sent_to(simulator)) == _expected(
+        ["retained while it listens", "retained while it is away", "an ordinary alert"]
+    )
+    assert status["received"] == 3  # the replays were skipped, not received
+    # MQTT 5: the relay subscribes with "do not send retained"; 3.1.1: it skips them.
+    skipped = "Ignoring retained message on alerts/state" in caplog.text
+    assert skipped == (protocol == "3.1.1")

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from clickatell_relay.store import (
+    MAX_DEAD_LETTERS,
     NewDeadLetter,
     NewDigestItem,
     NewSms,
@@ -116,6 +117,7 @@ def test_everything_committed_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
     store = Store(path)
     receipt = Receipt(mid=7, digest=receipt_digest("alerts/x", b"hello"))
+    connection = store.begin_connection(session_present=False)
     store.commit_burst(
         sms=[sms("a", "1")],
         digest=[
@@ -132,14 +134,16 @@ def test_everything_committed_survives_reopening(tmp_path: Path) -> None:
         ],
         dead=[NewDeadLetter(reason="empty", detail="empty", payload=b"")],
         receipts=[receipt],
+        connection=connection,
         max_messages=10,
     )
     # No close: as after kill -9.
     reopened = Store(path)
     assert reopened.stats().queue_depth == 1
     assert reopened.stats().digest_waiting == 1
-    assert reopened.is_redelivery(receipt)
-    assert not reopened.is_redelivery(Receipt(mid=7, digest=receipt_digest("alerts/x", b"other")))
+    assert reopened.is_redelivery(receipt, connection + 1)
+    other = Receipt(mid=7, digest=receipt_digest("alerts/x", b"other"))
+    assert not reopened.is_redelivery(other, connection + 1)
     assert len(reopened.unpublished_dead_letters()) == 1
     reopened.close()
 
@@ -184,4 +188,129 @@ def test_prune_keeps_the_recent_hour_for_the_caps(tmp_path: Path) -> None:
     assert store.sent_since(["1"], 0) == {"1": [1000.0]}
     store.prune(retention=3600, now=1000 + 7200)
     assert store.sent_since(["1"], 0) == {"1": []}
+    store.close()
+
+
+def test_the_state_directory_and_queue_file_are_private(tmp_path: Path) -> None:
+    """They held alerts' texts and numbers readable by every user of the machine."""
+    state = tmp_path / "state"
+    store = Store(state / "q.db")
+    commit(store, sms("a", "1"))  # the WAL exists now
+    files = {path.name: path.stat().st_mode & 0o777 for path in state.iterdir()}
+    store.close()
+    assert state.stat().st_mode & 0o777 == 0o700
+    assert files["q.db"] == 0o600
+    assert files["q.db-wal"] == 0o600
+
+
+def test_a_receipt_lives_only_while_its_packet_may_be_redelivered(tmp_path: Path) -> None:
+    store = Store(tmp_path / "q.db")
+    first = Receipt(mid=1, digest=receipt_digest("alerts/x", b"same"))
+    second = Receipt(mid=2, digest=receipt_digest("alerts/x", b"same"))
+
+    def burst(connection: int, *receipts: Receipt) -> None:
+        store.commit_burst(
+            sms=[sms("a", "1")],
+            digest=[],
+            dead=[],
+            receipts=receipts,
+            received=len(receipts),
+            connection=connection,
+            max_messages=100,
+        )
+
+    one = store.begin_connection(session_present=False)
+    burst(one, first)
+    assert store.is_redelivery(first, one)  # a copy on the same connection
+    burst(one, second)
+    two = store.begin_connection(session_present=True)
+    assert store.is_redelivery(first, two)  # the next connection gets the copies
+    assert store.is_redelivery(second, two)
+    other = Receipt(mid=1, digest=receipt_digest("alerts/x", b"other"))
+    burst(two, other)  # packet ID 1 reused: the new receipt replaces the old
+    assert not store.is_redelivery(first, two)
+    three = store.begin_connection(session_present=True)
+    assert not store.is_redelivery(second, three)  # not the connection after next
+    assert store.is_redelivery(other, three)
+    four = store.begin_connection(session_present=False)  # the broker lost our session
+    assert not store.is_redelivery(other, four)
+    assert store.stats().counters["received"] == 3
+    store.close()
+
+
+def test_a_queue_file_of_schema_1_opens_with_everything_queued(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO meta VALUES ('schema', '1');
+        CREATE TABLE sms (
+            id INTEGER PRIMARY KEY, client_message_id TEXT NOT NULL, recipient TEXT NOT NULL,
+            text TEXT NOT NULL, route TEXT NOT NULL, topic TEXT NOT NULL,
+            priority INTEGER NOT NULL, options TEXT NOT NULL, max_parts INTEGER NOT NULL,
+            state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+            not_before REAL NOT NULL DEFAULT 0, created_at REAL NOT NULL,
+            updated_at REAL NOT NULL, api_message_id TEXT, error_code TEXT, error TEXT
+        );
+        INSERT INTO sms (client_message_id, recipient, text, route, topic, priority, options,
+            max_parts, state, created_at, updated_at)
+            VALUES ('c', '1', 'queued before the upgrade', 'r', 't', 5, '{}', 3, 'queued', 1, 1);
+        CREATE TABLE receipts (
+            mid INTEGER NOT NULL, digest BLOB NOT NULL, received_at REAL NOT NULL,
+            PRIMARY KEY (mid, digest)
+        ) WITHOUT ROWID;
+        INSERT INTO receipts VALUES (1, x'00', 1);
+        """
+    )
+    old.close()
+    store = Store(path)
+    batch = store.claim(limit=10, now=2)
+    assert batch is not None
+    assert (batch.text, batch.unknown_outcomes) == ("queued before the upgrade", (0,))
+    assert store.get_meta("schema") == "2"
+    store.close()
+
+
+def test_dead_sms_go_with_their_dead_letters(tmp_path: Path) -> None:
+    """Dead SMS rows were never pruned: a flood grew the database without bound."""
+    store = Store(tmp_path / "q.db")
+    flood = [str(number) for number in range(MAX_DEAD_LETTERS + 5)]
+    commit(store, sms("a", *flood), max_messages=len(flood))
+    batch = store.claim(limit=len(flood), now=2000)
+    assert batch is not None
+    store.record_results(
+        dead=[
+            (row_id, batch.dead_letter(recipient, "rejected", "opted out", "122"))
+            for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
+        ],
+        now=2000,
+    )
+    store.mark_published([letter.id for letter in store.unpublished_dead_letters(len(flood))])
+    store.prune(retention=3600, now=3000)
+    dead_rows = store.messages(state="dead", limit=len(flood))
+    assert len(dead_rows) == MAX_DEAD_LETTERS
+    assert store.stats().dead_letters == MAX_DEAD_LETTERS
+    assert store.retry_dead() == MAX_DEAD_LETTERS  # each kept letter still has its SMS
+    store.close()
+
+
+def test_a_digest_alert_counts_once_per_recipient_against_the_bound(tmp_path: Path) -> None:
+    """Folding makes one SMS per recipient; the bound counted a digest alert as one."""
+    store = Store(tmp_path / "q.db")
+    item = NewDigestItem(
+        group_key="g",
+        route="r",
+        topic="t",
+        recipients=("1", "2", "3"),
+        text="disk full",
+        priority=5,
+        options={},
+        max_parts=1,
+    )
+    result = store.commit_burst(sms=[], digest=[item, item], dead=[], receipts=[], max_messages=4)
+    assert (result.queued_digest, result.queue_full) == (1, 1)
+    commit(store, sms("a", "4"), max_messages=4)
+    commit(store, sms("b", "5"), max_messages=4)
+    assert store.stats().queue_depth == 1  # the second did not fit: 3 + 1 is the bound
     store.close()

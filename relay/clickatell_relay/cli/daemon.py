@@ -8,7 +8,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from .exits import Exit
+from .exits import CommandError, Exit
 from .sources import relay_config
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ _LOGGER = logging.getLogger(__name__)
 async def run(args: argparse.Namespace) -> int:
     """Run the relay until SIGTERM or SIGINT."""
     from clickatell_relay.relay import run_relay  # noqa: PLC0415 - paho, only for this command
+    from clickatell_relay.store import QueueLockedError  # noqa: PLC0415 - with run_relay
 
     config = relay_config(args)
     # The relay logs to stdout; under systemd (JOURNAL_STREAM set) journald adds the time.
@@ -34,7 +35,10 @@ async def run(args: argparse.Namespace) -> int:
     )
     for warning in config.warnings:
         _LOGGER.warning("%s", warning)
-    return await run_relay(config)
+    try:
+        return await run_relay(config)
+    except QueueLockedError as error:
+        raise CommandError(str(error), Exit.LOCKED) from None
 
 
 async def check_config(args: argparse.Namespace) -> int:

@@ -259,6 +259,7 @@ def _routes(
                 template=template,
                 max_parts=route["max_parts"],
                 allow_payload_recipients=route["allow_payload_recipients"],
+                payload_options=frozenset(route["payload_options"] or ()),
                 digest=None if digest_data is None else DigestConfig(**digest_data),
                 options=options,
             )

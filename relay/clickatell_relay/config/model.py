@@ -112,6 +112,7 @@ class LimitsConfig:
     credits_per_part: float = 1.0
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
+    max_unknown_outcomes: int = 3  # requests per SMS without a readable answer, then dead letter
     balance_check_interval: float = 300.0
     poll_interval: float = 5.0
 
@@ -136,6 +137,7 @@ class RouteConfig:
     template: str | None = None
     max_parts: int = 3
     allow_payload_recipients: bool = True
+    payload_options: frozenset[str] = frozenset()  # the send options a payload may set
     digest: DigestConfig | None = None
     options: SendOptions = field(default_factory=SendOptions)
 

@@ -14,7 +14,7 @@ import voluptuous as vol
 
 from aioclickatell import ApiFlavour, ClickatellError, SendOptions
 from aioclickatell.const import MAX_MESSAGE_PARTS_LIMIT
-from clickatell_relay.payload import PRIORITY_HINT, parse_priority
+from clickatell_relay.payload import PAYLOAD_OPTIONS, PRIORITY_HINT, parse_priority
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -115,6 +115,7 @@ def _options(value: object) -> SendOptions:
         raise vol.Invalid(f"invalid send option: {error}") from None
 
 
+_OPTION_NAMES = ", ".join(sorted(PAYLOAD_OPTIONS))
 _TEXT_OR_NONE = vol.Any(None, _text)
 _SECRET_FILE = vol.Any(None, _text)
 
@@ -195,6 +196,9 @@ LIMITS_SCHEMA = vol.Schema(
         vol.Optional("credits_per_part", default=1.0): _positive(float),
         vol.Optional("backoff_initial", default=1.0): vol.All(duration, vol.Range(min=0.01)),
         vol.Optional("backoff_max", default=60.0): vol.All(duration, vol.Range(min=0.01)),
+        vol.Optional("max_unknown_outcomes", default=3): vol.All(
+            _strict_int, vol.Range(min=1, max=100)
+        ),
         vol.Optional("balance_check_interval", default=300.0): vol.All(
             duration, vol.Range(min=0.1)
         ),
@@ -221,6 +225,9 @@ ROUTE_SCHEMA = vol.Schema(
             _strict_int, vol.Range(min=1, max=MAX_MESSAGE_PARTS_LIMIT)
         ),
         vol.Optional("allow_payload_recipients", default=True): bool,
+        vol.Optional("payload_options", default=[]): vol.Any(
+            None, [vol.In(sorted(PAYLOAD_OPTIONS), msg=f"expected one of {_OPTION_NAMES}")]
+        ),
         vol.Optional("digest"): vol.Any(None, DIGEST_SCHEMA),
         vol.Optional("options", default={}): _options,
     }
