@@ -240,9 +240,16 @@ async def async_send(
     numbers = resolve_targets(entry, targets)
     runtime = entry.runtime_data
     async with action_errors(hass, entry):
-        result = await runtime.client.send(numbers, message, options)
+        try:
+            result = await runtime.client.send(numbers, message, options)
+        except ClickatellError as error:
+            # What went out before a later batch failed still gets its statuses.
+            if error.partial_result is not None:
+                runtime.tracker.async_sent(error.partial_result)
+            raise
     if result.accepted:
         runtime.balance_coordinator.async_credit_restored()
+        runtime.tracker.async_sent(result)
     # The balance changed: show it now rather than at the next poll.
     await runtime.balance_coordinator.async_request_refresh()
     return result
