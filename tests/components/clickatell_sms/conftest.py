@@ -154,6 +154,8 @@ async def http_client(
     aiohttp.access to WARNING): a legacy GET callback's query holds the api_id.
     """
     server = TestServer(hass.http.app)
+    # As the harness's own client does: components set up later may still add views.
+    server.app.router.freeze = lambda: None  # type: ignore[method-assign]
     await server.start_server(access_log=None)
     return await aiohttp_client(server)
 
