@@ -17,9 +17,8 @@ from clickatell_relay.simulator import Simulator
 from custom_components.clickatell_sms.event import FROM_OTHERS, RECIPIENT_EVENTS
 
 from .conftest import ALICE
+from .two_way import STRANGER, TWO_WAY_NUMBER
 
-TWO_WAY_NUMBER = "2799900099"
-STRANGER = "27831234567"
 STRINGS = json.loads((Path(integration.__file__).parent / "strings.json").read_text())
 
 

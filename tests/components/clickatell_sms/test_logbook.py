@@ -21,9 +21,7 @@ from custom_components.clickatell_sms.const import (
 )
 
 from .conftest import ALICE
-
-TWO_WAY_NUMBER = "2799900099"
-STRANGER = "27831234567"
+from .two_way import STRANGER, TWO_WAY_NUMBER
 
 
 def describers(hass: HomeAssistant) -> dict[str, Callable[[Event], dict[str, str]]]:

@@ -1,11 +1,10 @@
 """Status polling, where no callback reaches Home Assistant: the simulator's status queries."""
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
@@ -13,29 +12,15 @@ from pytest_homeassistant_custom_component.common import (
 
 from clickatell_relay.simulator import Simulator, Timings
 from custom_components.clickatell_sms.aioclickatell import ApiFlavour
-from custom_components.clickatell_sms.const import (
-    CONF_STATUS_POLLING,
-    DOMAIN,
-    EVENT_MESSAGE_STATUS,
-)
+from custom_components.clickatell_sms.const import CONF_STATUS_POLLING, EVENT_MESSAGE_STATUS
+
+from .two_way import message_ids, send_message, statuses_of
 
 STATUS_PATHS = {
     ApiFlavour.REST: "/rest/message/",
     ApiFlavour.HTTP: "/http/querymsg",
     ApiFlavour.PLATFORM: "/v1/message/",
 }
-
-
-async def send(hass: HomeAssistant, recipients: list[str]) -> list[str]:
-    response = await hass.services.async_call(
-        DOMAIN,
-        "send_message",
-        {"recipients": recipients, "message": "Gate open"},
-        blocking=True,
-        return_response=True,
-    )
-    assert isinstance(response, dict)
-    return [item["message_id"] for item in response["messages"]]
 
 
 async def minutes_pass(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int) -> None:
@@ -51,13 +36,6 @@ def queries(simulator: Simulator, api: ApiFlavour) -> int:
     return sum(1 for request in simulator.requests if request.path.startswith(STATUS_PATHS[api]))
 
 
-def statuses_of(events: list[Event]) -> list[tuple[str, Any, Any]]:
-    return [
-        (event.data["message_id"], event.data["recipient"], event.data["status"])
-        for event in events
-    ]
-
-
 @pytest.mark.parametrize("api", list(ApiFlavour))
 @pytest.mark.parametrize("options", [{CONF_STATUS_POLLING: True}])
 @pytest.mark.usefixtures("init_integration")
@@ -66,7 +44,7 @@ async def test_a_delivery_found_by_polling(
 ) -> None:
     """A minute after sending, the query finds the message delivered; then no more queries."""
     events = async_capture_events(hass, EVENT_MESSAGE_STATUS)
-    alice, failing = await send(hass, ["Alice", "2799998009"])
+    alice, failing = message_ids(await send_message(hass, ["Alice", "2799998009"]))
     assert queries(simulator, api) == 0
 
     await minutes_pass(hass, freezer, 1)
@@ -90,7 +68,7 @@ async def test_at_most_five_queries_a_message(
     """A message that stays with the network is asked about at 1, 3, 10, 30, 60 minutes only."""
     simulator.timings = Timings(delivery_delay=3 * 3600)
     events = async_capture_events(hass, EVENT_MESSAGE_STATUS)
-    [message_id] = await send(hass, ["Alice"])
+    [message_id] = message_ids(await send_message(hass, ["Alice"]))
 
     seen: list[int] = []
     for _ in range(90):
@@ -113,7 +91,7 @@ async def test_a_failed_query_is_tried_at_the_next_age(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     events = async_capture_events(hass, EVENT_MESSAGE_STATUS)
-    [message_id] = await send(hass, ["Alice"])
+    [message_id] = message_ids(await send_message(hass, ["Alice"]))
     simulator.inject("unavailable", count=1)
 
     await minutes_pass(hass, freezer, 1)
@@ -129,7 +107,7 @@ async def test_off_by_default(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     events = async_capture_events(hass, EVENT_MESSAGE_STATUS)
-    await send(hass, ["Alice"])
+    message_ids(await send_message(hass, ["Alice"]))
 
     await minutes_pass(hass, freezer, 61)
 

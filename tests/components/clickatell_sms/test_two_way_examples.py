@@ -20,9 +20,9 @@ from pytest_homeassistant_custom_component.common import (
 from clickatell_relay.simulator import Simulator, Timings
 
 from .conftest import ALICE, BOB
+from .two_way import TWO_WAY_NUMBER
 
 DOCS = Path(__file__).parents[3] / "docs" / "home-assistant.md"
-TWO_WAY_NUMBER = "2799900099"
 
 
 def examples() -> list[dict[str, Any]]:

@@ -42,11 +42,10 @@ from custom_components.clickatell_sms.const import (
 )
 
 from .conftest import ALICE, API_KEY
+from .two_way import CALLBACK_PASSWORD, CALLBACK_USERNAME
 
 EXTERNAL_URL = "https://home.example.org"
 CLOUDHOOK_URL = "https://hooks.nabu.casa/cloudhook-Ab12"
-CALLBACK_USERNAME = "clickatell"
-CALLBACK_PASSWORD = "callback-secret-Zq81"  # the secret audit looks for it in every log
 STORE_KEY = "clickatell_sms.{entry_id}"
 
 

@@ -6,7 +6,6 @@ Home Assistant's own HTTP server (a real loopback port).
 """
 
 import logging
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -20,46 +19,23 @@ from custom_components.clickatell_sms.aioclickatell import ApiFlavour
 from custom_components.clickatell_sms.const import (
     CONF_CALLBACK_PASSWORD,
     CONF_CALLBACK_USERNAME,
-    DOMAIN,
     EVENT_MESSAGE_RECEIVED,
     EVENT_MESSAGE_STATUS,
 )
 
 from .conftest import ALICE
+from .two_way import (
+    CALLBACK_PASSWORD,
+    CALLBACK_USERNAME,
+    STRANGER,
+    TWO_WAY_NUMBER,
+    send_message,
+    settled,
+    statuses_of,
+)
 
-# Clickatell's two-way number in the simulator's test range.
-TWO_WAY_NUMBER = "2799900099"
-STRANGER = "27831234567"
-CALLBACK_USERNAME = "clickatell"
-CALLBACK_PASSWORD = "callback-secret-Zq81"  # the secret audit looks for it in every log
 # Refused callbacks are retried; quickly here, so the tests wait for every retry.
 QUICK_RETRIES = Timings(callback_retry_delays=(0.01, 0.01), mo_retry_delays=(0.01, 0.01))
-
-
-async def send(hass: HomeAssistant, recipients: list[str], **options: Any) -> dict[str, Any]:
-    """Send through the integration's action; its response."""
-    response = await hass.services.async_call(
-        DOMAIN,
-        "send_message",
-        {"recipients": recipients, "message": "Water leak", **options},
-        blocking=True,
-        return_response=True,
-    )
-    assert isinstance(response, dict)
-    return response
-
-
-async def settled(hass: HomeAssistant, simulator: Simulator) -> None:
-    """Every callback made (and retried), and Home Assistant done with them."""
-    await simulator.callbacks_settled()
-    await hass.async_block_till_done()
-
-
-def statuses_of(events: list[Any]) -> list[tuple[str, str | None, str]]:
-    return [
-        (event.data["message_id"], event.data["recipient"], event.data["status"])
-        for event in events
-    ]
 
 
 @pytest.mark.parametrize(
@@ -85,7 +61,7 @@ async def test_legacy_statuses_tie_back_to_the_send(
     simulator.account.callback_method = method
     events = async_capture_events(hass, EVENT_MESSAGE_STATUS)
 
-    response = await send(hass, ["Alice"], client_message_id="leak-1")
+    response = await send_message(hass, ["Alice"], client_message_id="leak-1")
     await settled(hass, simulator)
 
     message_id = response["messages"][0]["message_id"]
@@ -122,7 +98,7 @@ async def test_one_api_statuses(
     simulator.account.callback_url = webhook_url
     events = async_capture_events(hass, EVENT_MESSAGE_STATUS)
 
-    response = await send(hass, ["Alice", "2799998007"])
+    response = await send_message(hass, ["Alice", "2799998007"])
     await settled(hass, simulator)
 
     alice, other = (item["message_id"] for item in response["messages"])
@@ -149,7 +125,7 @@ async def test_platform_messages_status_callback(
 ) -> None:
     """A /messages ("REST API") status callback, its golden shape with a real message ID."""
     events = async_capture_events(hass, EVENT_MESSAGE_STATUS)
-    response = await send(hass, ["Alice"])
+    response = await send_message(hass, ["Alice"])
     message_id = response["messages"][0]["message_id"]
 
     callback = {
@@ -215,7 +191,7 @@ async def test_a_reply_ties_to_the_message_it_answers(
     """The One API says which message a reply answers, and a keyword."""
     simulator.account.mo_url = webhook_url
     events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
-    sent = (await send(hass, ["Alice"]))["messages"][0]["message_id"]
+    sent = (await send_message(hass, ["Alice"]))["messages"][0]["message_id"]
 
     simulator.inject_inbound(ALICE, TWO_WAY_NUMBER, "STOP", keyword="STOP", related_message_id=sent)
     await settled(hass, simulator)
@@ -275,13 +251,13 @@ async def test_basic_authentication(
     scheme, rest = webhook_url.split("://")
 
     simulator.account.callback_url = f"{scheme}://{CALLBACK_USERNAME}:wrong-password@{rest}"
-    await send(hass, ["Alice"])
+    await send_message(hass, ["Alice"])
     await settled(hass, simulator)
     assert not events
     assert {attempt.status for attempt in simulator.callbacks} == {401}
 
     simulator.account.callback_url = f"{scheme}://{CALLBACK_USERNAME}:{CALLBACK_PASSWORD}@{rest}"
-    await send(hass, ["Alice"])
+    await send_message(hass, ["Alice"])
     await settled(hass, simulator)
     assert [event.data["status"] for event in events] == ["delivered_to_gateway", "delivered"]
 
@@ -316,7 +292,7 @@ async def test_nothing_from_a_callback_is_logged_above_debug(
     simulator.account.mo_format = "post"
     caplog.set_level(logging.DEBUG)
 
-    await send(hass, ["Alice", STRANGER])
+    await send_message(hass, ["Alice", STRANGER])
     simulator.inject_inbound(STRANGER, TWO_WAY_NUMBER, "Secret text 42")
     await settled(hass, simulator)
 

@@ -21,15 +21,19 @@ from custom_components.clickatell_sms.aioclickatell import MAX_CALLBACK_BYTES, A
 from custom_components.clickatell_sms.const import (
     CONF_CALLBACK_PASSWORD,
     CONF_CALLBACK_USERNAME,
-    DOMAIN,
     EVENT_MESSAGE_RECEIVED,
     EVENT_MESSAGE_STATUS,
 )
 
 from .conftest import ALICE
+from .two_way import (
+    CALLBACK_PASSWORD,
+    CALLBACK_USERNAME,
+    TWO_WAY_NUMBER,
+    message_ids,
+    send_message,
+)
 
-CALLBACK_USERNAME = "clickatell"
-CALLBACK_PASSWORD = "callback-secret-Zq81"  # the secret audit looks for it in every log
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -75,18 +79,6 @@ def refused(caplog: pytest.LogCaptureFixture) -> list[str]:
         and record.levelno == logging.DEBUG
         and "callback" in record.getMessage()
     ]
-
-
-async def sent_message_id(hass: HomeAssistant) -> str:
-    response = await hass.services.async_call(
-        DOMAIN,
-        "send_message",
-        {"recipients": ["Alice"], "message": "Hi"},
-        blocking=True,
-        return_response=True,
-    )
-    assert isinstance(response, dict)
-    return str(response["messages"][0]["message_id"])
 
 
 @pytest.mark.parametrize(
@@ -147,7 +139,7 @@ async def test_wrong_basic_authentication(
     headers: dict[str, str],
 ) -> None:
     statuses = async_capture_events(hass, EVENT_MESSAGE_STATUS)
-    message_id = await sent_message_id(hass)
+    message_id = message_ids(await send_message(hass, ["Alice"]))[0]
 
     answer = await http_client.post(
         webhook_path, data=legacy_status(message_id), headers={"Content-Type": FORM, **headers}
@@ -244,7 +236,7 @@ async def test_a_replayed_status_fires_once(
     hass: HomeAssistant, http_client: TestClient, webhook_path: str, events: list[Event]
 ) -> None:
     statuses = async_capture_events(hass, EVENT_MESSAGE_STATUS)
-    message_id = await sent_message_id(hass)
+    message_id = message_ids(await send_message(hass, ["Alice"]))[0]
 
     for _ in range(3):
         answer = await http_client.post(
@@ -262,7 +254,7 @@ async def test_a_stale_status_after_the_final_one_fires_nothing(
 ) -> None:
     """Callbacks may come out of order: "delivered to gateway" after "delivered" is old news."""
     statuses = async_capture_events(hass, EVENT_MESSAGE_STATUS)
-    message_id = await sent_message_id(hass)
+    message_id = message_ids(await send_message(hass, ["Alice"]))[0]
 
     for status in ("004", "003"):
         answer = await http_client.post(
@@ -280,7 +272,7 @@ async def test_a_replayed_reply_fires_once(
     hass: HomeAssistant, http_client: TestClient, webhook_path: str, events: list[Event]
 ) -> None:
     received = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
-    reply = f"moMsgId=abc123&from={ALICE}&to=2799900099&text=Yes&charset=ISO-8859-1"
+    reply = f"moMsgId=abc123&from={ALICE}&to={TWO_WAY_NUMBER}&text=Yes&charset=ISO-8859-1"
 
     for _ in range(2):
         answer = await http_client.get(f"{webhook_path}?{reply}")
