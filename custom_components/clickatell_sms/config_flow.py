@@ -378,7 +378,8 @@ class ClickatellOptionsFlow(OptionsFlowWithReload):
             # The selectors bound every number by what the account's API takes.
             errors = _sender_errors(options) | _two_way_errors(two_way, entry.options)
             if not errors:
-                return self.async_create_entry(data=options | _two_way_options(two_way, entry))
+                options |= _two_way_options(two_way, entry.options)
+                return self.async_create_entry(data=options)
 
         fields = self._fields(probe) | _two_way_section(probe)
         return self.async_show_form(
@@ -449,14 +450,14 @@ def _two_way_errors(two_way: Mapping[str, Any], current: Mapping[str, Any]) -> d
     return {}
 
 
-def _two_way_options(two_way: Mapping[str, Any], entry: ConfigEntry) -> dict[str, Any]:
+def _two_way_options(two_way: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
     """The options of the two-way section; an empty password keeps the current one."""
     options: dict[str, Any] = {}
     if CONF_STATUS_POLLING in two_way:
         options[CONF_STATUS_POLLING] = two_way[CONF_STATUS_POLLING]
     if username := two_way.get(CONF_CALLBACK_USERNAME, "").strip():
         options[CONF_CALLBACK_USERNAME] = username
-        options[CONF_CALLBACK_PASSWORD] = two_way.get(CONF_CALLBACK_PASSWORD) or entry.options.get(
+        options[CONF_CALLBACK_PASSWORD] = two_way.get(CONF_CALLBACK_PASSWORD) or current.get(
             CONF_CALLBACK_PASSWORD
         )
     return options
@@ -466,14 +467,16 @@ def _suggested(
     user_input: Mapping[str, Any] | None, two_way: Mapping[str, Any], options: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What the form shows: the options, the two-way ones in their section; never a password."""
-    shown = dict(user_input if user_input is not None else options)
+    shown_keys = (CONF_STATUS_POLLING, CONF_CALLBACK_USERNAME)
     section_values = two_way if user_input is not None else options
-    shown[CONF_TWO_WAY] = {
-        key: section_values[key]
-        for key in (CONF_STATUS_POLLING, CONF_CALLBACK_USERNAME)
-        if key in section_values
+    return {
+        **{
+            key: value
+            for key, value in (user_input if user_input is not None else options).items()
+            if key not in (*shown_keys, CONF_CALLBACK_PASSWORD)
+        },
+        CONF_TWO_WAY: {key: section_values[key] for key in shown_keys if key in section_values},
     }
-    return shown
 
 
 class RecipientSubentryFlow(ConfigSubentryFlow):
