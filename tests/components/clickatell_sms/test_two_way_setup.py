@@ -414,3 +414,18 @@ async def test_diagnostics_count_without_content(
         ALICE,
     ):
         assert secret not in text
+
+
+@pytest.mark.parametrize("logged_in", [True, False])
+async def test_removal_when_cloud_cannot_delete_the_cloudhook(
+    hass: HomeAssistant, simulator: Simulator, cloud: FakeCloud, logged_in: bool
+) -> None:
+    """Logged out, or Cloud unavailable: the entry goes anyway; the cloudhook stays with Cloud."""
+    entry = (await create_entry(hass, simulator))["result"]
+    cloud.async_is_logged_in.return_value = logged_in
+    cloud.async_delete_cloudhook.side_effect = FakeCloud.CloudNotAvailable
+
+    await hass.config_entries.async_remove(entry.entry_id)
+
+    assert hass.config_entries.async_get_entry(entry.entry_id) is None
+    assert cloud.async_delete_cloudhook.await_count == (1 if logged_in else 0)
