@@ -18,7 +18,13 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .aioclickatell import ClickatellInvalidRequestError, Operation
-from .const import CONF_NUMBER, DOMAIN, ISSUE_NO_CREDIT, SUBENTRY_RECIPIENT
+from .const import (
+    CONF_NUMBER,
+    CONF_STATUS_POLLING,
+    DOMAIN,
+    ISSUE_NO_CREDIT,
+    SUBENTRY_RECIPIENT,
+)
 from .coordinator import (
     ClickatellBalanceCoordinator,
     ClickatellConfigEntry,
@@ -28,7 +34,15 @@ from .coordinator import (
 from .entity import account_device_info
 from .helpers import create_client
 from .notify import CONF_ENTRY_ID
+from .polling import StatusPoller
 from .services import async_setup_services
+from .tracking import MessageTracker
+from .webhook import (
+    async_delete_cloudhook,
+    async_register_webhook,
+    async_webhook_data,
+    webhook_data,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,7 +51,7 @@ if TYPE_CHECKING:
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.NOTIFY, Platform.SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.NOTIFY, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, _config: ConfigType) -> bool:
@@ -66,7 +80,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ClickatellConfigEntry)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -> bool:
-    """Check the account, start polling, set up the platforms and `notify.<name>`."""
+    """Check the account, start polling, set up the platforms, `notify.<name>` and the webhook."""
     try:
         client = create_client(hass, entry.data, entry.options)
     except ClickatellInvalidRequestError as error:
@@ -84,6 +98,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -
         # An extra: the entry works without it, its entities wait for it.
         await coverage.async_refresh()
 
+    # Entries made before two-way SMS get their webhook now.
+    if (wanted := await async_webhook_data(hass, entry.data)) != webhook_data(entry.data):
+        hass.config_entries.async_update_entry(entry, data={**entry.data, **wanted})
+    tracker = MessageTracker(hass, entry)
+    await tracker.async_load()
+
     # The account's device first: the recipients' devices are linked to it.
     account_device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry)
@@ -93,8 +113,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -
         account_device_id=account_device.id,
         balance_coordinator=balance,
         coverage_coordinator=coverage,
+        tracker=tracker,
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_register_webhook(hass, entry)
+    if entry.options.get(CONF_STATUS_POLLING) and client.supports(Operation.STATUS):
+        entry.async_on_unload(StatusPoller(hass, entry).async_start())
 
     # Legacy notify services can only be set up through discovery.
     hass.async_create_task(
@@ -117,8 +141,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -> None:
-    """Remove the entry's repair issue with it."""
+    """Remove the entry's repair issue, its cloudhook and what it remembered of its messages."""
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_NO_CREDIT}_{entry.entry_id}")
+    await async_delete_cloudhook(hass, entry.data)
+    await MessageTracker(hass, entry).async_remove()
 
 
 def _recipients(entry: ConfigEntry) -> dict[str, tuple[str, Mapping[str, Any]]]:

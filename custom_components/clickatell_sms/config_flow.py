@@ -1,5 +1,6 @@
 """Config flow: the account, re-authentication, reconfiguration, options, recipients."""
 
+import re
 from typing import TYPE_CHECKING, Any, override
 
 import probatio
@@ -15,6 +16,7 @@ from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_PASSWORD, CONF_USE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     CountrySelector,
     NumberSelector,
     NumberSelectorConfig,
@@ -47,6 +49,8 @@ from .const import (
     CONF_API_ID,
     CONF_BALANCE_INTERVAL,
     CONF_BASE_URL,
+    CONF_CALLBACK_PASSWORD,
+    CONF_CALLBACK_USERNAME,
     CONF_COVERAGE_INTERVAL,
     CONF_DEFAULT_REGION,
     CONF_LOW_BALANCE_THRESHOLD,
@@ -55,6 +59,8 @@ from .const import (
     CONF_NUMBER,
     CONF_PRIORITY,
     CONF_SENDER,
+    CONF_STATUS_POLLING,
+    CONF_TWO_WAY,
     CONF_VALIDITY,
     DEFAULT_BALANCE_INTERVAL,
     DEFAULT_COVERAGE_INTERVAL,
@@ -65,6 +71,7 @@ from .const import (
     SUBENTRY_RECIPIENT,
 )
 from .helpers import DEFAULT_SEND_OPTIONS, account_identity, create_client
+from .webhook import async_webhook_data, callback_url, webhook_data
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -84,6 +91,9 @@ INTEGER_OPTIONS = (
 
 # The Platform (One API) first: it is what accounts opened today have.
 API_CHOICES = (ApiFlavour.PLATFORM, ApiFlavour.REST, ApiFlavour.HTTP)
+
+# A username Clickatell can carry in a callback URL as it is.
+CALLBACK_USERNAME = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 
 # The field that holds each flavour's secret: where invalid_auth shows.
 SECRET_FIELD = {
@@ -268,7 +278,15 @@ class ClickatellConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured()
                 if self._identity_in_use(identity):
                     return self.async_abort(reason="already_configured")
-                return self.async_create_entry(title=self._title(), data=data, options=options)
+                data |= await async_webhook_data(self.hass, {})
+                return self.async_create_entry(
+                    title=self._title(),
+                    data=data,
+                    options=options,
+                    description_placeholders={
+                        "webhook_url": callback_url(self.hass, data, options)
+                    },
+                )
 
         schema = probatio.Schema(
             {
@@ -337,7 +355,10 @@ class ClickatellConfigFlow(ConfigFlow, domain=DOMAIN):
                     # Nothing proves which account a key belongs to; a key
                     # already used by another entry is that entry's account.
                     return self.async_abort(reason="already_configured")
-                return self.async_update_reload_and_abort(entry, data=data)
+                # Same account, same webhook: the URL in Clickatell's portal stays right.
+                return self.async_update_reload_and_abort(
+                    entry, data=data | webhook_data(entry.data)
+                )
 
         schema = probatio.Schema({**_credential_fields(api), **_advanced_section()})
         if user_input is not None:
@@ -362,21 +383,29 @@ class ClickatellOptionsFlow(OptionsFlowWithReload):
         # No I/O: only to ask the client what the flavour can do.
         probe = create_client(self.hass, entry.data)
         errors: dict[str, str] = {}
+        two_way: dict[str, Any] = {}
         if user_input is not None:
+            two_way = user_input.pop(CONF_TWO_WAY, {})
             options = {key: value for key, value in user_input.items() if value not in (None, "")}
             for key in INTEGER_OPTIONS:
                 if key in options:
                     options[key] = int(options[key])
             # The selectors bound every number by what the account's API takes.
-            errors = _sender_errors(options)
+            errors = _sender_errors(options) | _two_way_errors(two_way, entry.options)
             if not errors:
+                options |= _two_way_options(two_way, entry.options)
                 return self.async_create_entry(data=options)
 
-        schema = probatio.Schema(self._fields(probe))
+        fields = self._fields(probe) | _two_way_section(probe)
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or entry.options),
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(fields), _suggested(user_input, two_way, entry.options)
+            ),
             errors=errors,
+            description_placeholders={
+                "webhook_url": callback_url(self.hass, entry.data, entry.options)
+            },
         )
 
     @staticmethod
@@ -412,6 +441,57 @@ class ClickatellOptionsFlow(OptionsFlowWithReload):
             if DEFAULT_SEND_OPTIONS[key] in probe.supported_options:
                 fields[probatio.Optional(key)] = number(low, high, unit)
         return fields
+
+
+def _two_way_section(probe: ClickatellClient) -> dict[Any, Any]:
+    """Status polling, where the API can query a status; basic authentication of callbacks."""
+    fields: dict[Any, Any] = {}
+    if probe.supports(Operation.STATUS):
+        fields[probatio.Required(CONF_STATUS_POLLING, default=False)] = BooleanSelector()
+    fields[probatio.Optional(CONF_CALLBACK_USERNAME)] = TEXT_SELECTOR
+    fields[probatio.Optional(CONF_CALLBACK_PASSWORD)] = PASSWORD_SELECTOR
+    return {probatio.Optional(CONF_TWO_WAY): section(probatio.Schema(fields), {"collapsed": True})}
+
+
+def _two_way_errors(two_way: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, str]:
+    """A username that cannot go into a URL, or a new one without a password."""
+    username = two_way.get(CONF_CALLBACK_USERNAME, "").strip()
+    if not username:
+        return {}
+    if not CALLBACK_USERNAME.fullmatch(username):
+        return {CONF_CALLBACK_USERNAME: "invalid_callback_username"}
+    if not two_way.get(CONF_CALLBACK_PASSWORD) and not current.get(CONF_CALLBACK_PASSWORD):
+        return {CONF_CALLBACK_PASSWORD: "callback_password_required"}
+    return {}
+
+
+def _two_way_options(two_way: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of the two-way section; an empty password keeps the current one."""
+    options: dict[str, Any] = {}
+    if CONF_STATUS_POLLING in two_way:
+        options[CONF_STATUS_POLLING] = two_way[CONF_STATUS_POLLING]
+    if username := two_way.get(CONF_CALLBACK_USERNAME, "").strip():
+        options[CONF_CALLBACK_USERNAME] = username
+        options[CONF_CALLBACK_PASSWORD] = two_way.get(CONF_CALLBACK_PASSWORD) or current.get(
+            CONF_CALLBACK_PASSWORD
+        )
+    return options
+
+
+def _suggested(
+    user_input: Mapping[str, Any] | None, two_way: Mapping[str, Any], options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the form shows: the options, the two-way ones in their section; never a password."""
+    shown_keys = (CONF_STATUS_POLLING, CONF_CALLBACK_USERNAME)
+    section_values = two_way if user_input is not None else options
+    return {
+        **{
+            key: value
+            for key, value in (user_input if user_input is not None else options).items()
+            if key not in (*shown_keys, CONF_CALLBACK_PASSWORD)
+        },
+        CONF_TWO_WAY: {key: section_values[key] for key in shown_keys if key in section_values},
+    }
 
 
 class RecipientSubentryFlow(ConfigSubentryFlow):

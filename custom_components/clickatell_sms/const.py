@@ -35,6 +35,13 @@ CONF_VALIDITY: Final = "validity"
 CONF_MAX_PARTS: Final = "max_parts"
 CONF_PRIORITY: Final = "priority"
 
+# Two-way SMS: the webhook in the entry's data, its options in a section of the options
+CONF_CLOUDHOOK_URL: Final = "cloudhook_url"
+CONF_TWO_WAY: Final = "two_way"
+CONF_STATUS_POLLING: Final = "status_polling"
+CONF_CALLBACK_USERNAME: Final = "callback_username"
+CONF_CALLBACK_PASSWORD: Final = "callback_password"  # noqa: S105 - a key's name
+
 # Recipient subentries
 SUBENTRY_RECIPIENT: Final = "recipient"
 CONF_NUMBER: Final = "number"
@@ -56,3 +63,7 @@ ATTR_RECIPIENTS: Final = "recipients"
 ATTR_MESSAGE_ID: Final = "message_id"
 
 ISSUE_NO_CREDIT: Final = "no_credit"
+
+# Events on the bus: a message's delivery status, an SMS received
+EVENT_MESSAGE_STATUS: Final = f"{DOMAIN}_message_status"
+EVENT_MESSAGE_RECEIVED: Final = f"{DOMAIN}_message_received"

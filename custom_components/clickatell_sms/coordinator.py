@@ -41,10 +41,12 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
+    from .tracking import MessageTracker
+
 
 @dataclass(kw_only=True)
 class ClickatellRuntimeData:
-    """What a loaded entry holds: the client and its coordinators."""
+    """What a loaded entry holds: the client, its coordinators and what it sent."""
 
     client: ClickatellClient
     # The account's device; the recipients' devices are linked to it.
@@ -52,6 +54,8 @@ class ClickatellRuntimeData:
     balance_coordinator: ClickatellBalanceCoordinator
     # None where the flavour has no coverage call (the Platform / One API).
     coverage_coordinator: ClickatellCoverageCoordinator | None
+    # The messages sent, for their statuses; the events of two-way SMS.
+    tracker: MessageTracker
 
 
 type ClickatellConfigEntry = ConfigEntry[ClickatellRuntimeData]

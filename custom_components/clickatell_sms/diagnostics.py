@@ -4,9 +4,16 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
-from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME, CONF_WEBHOOK_ID
 
-from .const import CONF_API_ID, CONF_NUMBER, CONF_SENDER
+from .const import (
+    CONF_API_ID,
+    CONF_CALLBACK_PASSWORD,
+    CONF_CALLBACK_USERNAME,
+    CONF_CLOUDHOOK_URL,
+    CONF_NUMBER,
+    CONF_SENDER,
+)
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -14,10 +21,15 @@ if TYPE_CHECKING:
     from .coordinator import ClickatellConfigEntry
 
 # The account identity is a hash of the key, and a recipient's is its number.
+# The webhook's ID (and the cloudhook's URL) let anyone post to it.
 TO_REDACT = {
     CONF_API_KEY,
     CONF_API_ID,
+    CONF_CALLBACK_PASSWORD,
+    CONF_CALLBACK_USERNAME,
+    CONF_CLOUDHOOK_URL,
     CONF_NUMBER,
+    CONF_WEBHOOK_ID,
     CONF_PASSWORD,
     CONF_SENDER,
     CONF_USERNAME,
@@ -67,6 +79,13 @@ async def async_get_config_entry_diagnostics(
             "last_update_success": balance.last_update_success,
             "data": asdict(balance.data),
             "low_balance_threshold": balance.low_balance_threshold,
+        },
+        "two_way": {
+            "webhook": CONF_WEBHOOK_ID in entry.data,
+            "cloudhook": CONF_CLOUDHOOK_URL in entry.data,
+            "basic_authentication": bool(entry.options.get(CONF_CALLBACK_USERNAME)),
+            "messages_remembered": runtime.tracker.remembered,
+            "counts": dict(sorted(runtime.tracker.counts.items())),
         },
         "coverage": None
         if coverage is None

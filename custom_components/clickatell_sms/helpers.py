@@ -66,15 +66,22 @@ def account_identity(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def default_send_options(options: Mapping[str, Any]) -> SendOptions:
+# The legacy APIs call back only with the statuses a message asks for (its
+# `callback` level, none by default); 7 asks for every one. The Platform calls
+# back with every status.
+LEGACY_CALLBACK_LEVEL: Final = 7
+
+
+def default_send_options(options: Mapping[str, Any], api: ApiFlavour) -> SendOptions:
     """The send options every message gets unless a call overrides them."""
-    return SendOptions(
-        **{
-            field: options[key]
-            for key, field in DEFAULT_SEND_OPTIONS.items()
-            if options.get(key) not in (None, "")
-        }
-    )
+    values = {
+        field: options[key]
+        for key, field in DEFAULT_SEND_OPTIONS.items()
+        if options.get(key) not in (None, "")
+    }
+    if api is not ApiFlavour.PLATFORM:
+        values["callback"] = LEGACY_CALLBACK_LEVEL
+    return SendOptions(**values)
 
 
 def create_client(
@@ -87,8 +94,9 @@ def create_client(
     ceiling, an option it cannot take).
     """
     options = options or {}
+    api = ApiFlavour(data[CONF_API])
     return ClickatellClient(
-        api=ApiFlavour(data[CONF_API]),
+        api=api,
         api_key=data.get(CONF_API_KEY),
         username=data.get(CONF_USERNAME),
         password=data.get(CONF_PASSWORD),
@@ -97,6 +105,6 @@ def create_client(
         base_url=data.get(CONF_BASE_URL) or None,
         default_region=options.get(CONF_DEFAULT_REGION) or None,
         max_batch_size=int(options.get(CONF_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_SIZE)),
-        default_options=default_send_options(options),
+        default_options=default_send_options(options, api),
         request_timeout=REQUEST_TIMEOUT,
     )

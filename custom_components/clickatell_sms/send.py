@@ -290,13 +290,20 @@ async def async_send(
     runtime = entry.runtime_data
     try:
         async with action_errors(hass, entry, sending=True):
-            result = await runtime.client.send(numbers, message, options, retry=SEND_RETRY)
+            try:
+                result = await runtime.client.send(numbers, message, options, retry=SEND_RETRY)
+            except ClickatellError as error:
+                # What went out before a later batch failed still gets its statuses.
+                if error.partial_result is not None:
+                    runtime.tracker.async_sent(error.partial_result)
+                raise
     finally:
         # The balance may have changed, or the send failed for the want of
         # it: show it now (with the repair issue) rather than at the next poll.
         await runtime.balance_coordinator.async_request_refresh()
     if result.accepted:
         runtime.balance_coordinator.async_credit_restored()
+        runtime.tracker.async_sent(result)
     return result
 
 

@@ -7,11 +7,14 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from homeassistant.components.webhook import async_generate_path
 from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from clickatell_relay.simulator import Account, Simulator
@@ -140,3 +143,34 @@ async def init_integration(
         await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+async def http_client(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aiohttp_client: ClientSessionGenerator,
+    socket_enabled: None,
+) -> TestClient:
+    """Home Assistant's own HTTP server, on a loopback port (the entry's set-up loads it).
+
+    Without an access log, as Home Assistant runs it (its bootstrap sets
+    aiohttp.access to WARNING): a legacy GET callback's query holds the api_id.
+    """
+    server = TestServer(hass.http.app)
+    # As the harness's own client does: components set up later may still add views.
+    server.app.router.freeze = lambda: None  # type: ignore[method-assign]
+    await server.start_server(access_log=None)
+    return await aiohttp_client(server)
+
+
+@pytest.fixture
+def webhook_path(init_integration: MockConfigEntry) -> str:
+    """The path of the entry's webhook."""
+    return async_generate_path(init_integration.data[CONF_WEBHOOK_ID])
+
+
+@pytest.fixture
+def webhook_url(http_client: TestClient, webhook_path: str) -> str:
+    """The entry's webhook, as the simulator reaches it over HTTP."""
+    return str(http_client.make_url(webhook_path))

@@ -5,7 +5,13 @@ from unittest.mock import ANY, patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_NAME,
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    CONF_WEBHOOK_ID,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData, section
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -87,7 +93,7 @@ async def test_user_flow(hass: HomeAssistant, simulator: Simulator, api: ApiFlav
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Clickatell"
     entry = result["result"]
-    assert entry.data == entry_data(api, simulator)
+    assert entry.data == entry_data(api, simulator) | {CONF_WEBHOOK_ID: ANY}
     assert entry.options == {CONF_SENDER: "HomeAlarm", CONF_DEFAULT_REGION: "ZA"}
     assert entry.unique_id == account_identity(entry.data)
     assert API_KEY not in entry.unique_id
@@ -149,7 +155,7 @@ async def test_user_flow_errors(
         result["flow_id"], _credentials(api, simulator)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["result"].data == entry_data(api, simulator)
+    assert result["result"].data == entry_data(api, simulator) | {CONF_WEBHOOK_ID: ANY}
 
 
 @pytest.mark.parametrize("fault", ["unavailable", "html", "drop"])
@@ -323,9 +329,10 @@ async def test_reauth_with_another_entrys_key(
 async def test_reconfigure(
     hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
 ) -> None:
-    """A refused key, then a new key and base URL for the same entry."""
+    """A refused key, then a new key and base URL for the same entry; the same webhook."""
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    webhook_id = mock_config_entry.data[CONF_WEBHOOK_ID]
     simulator.account.api_key = "rotated-key"
     new_base_url = simulator.base_url("rest") + "/"
 
@@ -346,6 +353,8 @@ async def test_reconfigure(
         CONF_API: "rest",
         CONF_API_KEY: "rotated-key",
         CONF_BASE_URL: new_base_url,
+        # The URL pasted into Clickatell's portal keeps working.
+        CONF_WEBHOOK_ID: webhook_id,
     }
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.LOADED

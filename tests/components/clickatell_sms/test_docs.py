@@ -36,6 +36,8 @@ BLUEPRINTS = REPOSITORY / "blueprints" / "automation" / "clickatell_sms"
 
 def _examples(path: Path) -> list[Any]:
     text = path.read_text(encoding="utf-8")
+    # The "Two-way SMS" examples need callbacks: test_two_way_examples.py runs them.
+    text = re.sub(r"\n## Two-way SMS\n.*?(?=\n## )", "", text, flags=re.DOTALL)
     return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)]
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -113,9 +114,8 @@ async def test_a_taken_notify_name_is_left_alone(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A second entry of the same title gets no service rather than taking the first's."""
-    second = MockConfigEntry(
-        domain=DOMAIN, title="Clickatell", data=dict(init_integration.data), unique_id="other"
-    )
+    data = {key: value for key, value in init_integration.data.items() if key != CONF_WEBHOOK_ID}
+    second = MockConfigEntry(domain=DOMAIN, title="Clickatell", data=data, unique_id="other")
     second.add_to_hass(hass)
 
     await hass.config_entries.async_setup(second.entry_id)
