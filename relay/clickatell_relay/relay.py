@@ -110,6 +110,8 @@ class Relay:
         self.router = Router(config)
         self._status_dirty = asyncio.Event()
         self._dead_letters_waiting = asyncio.Event()
+        # The store's count of dead letters written when the last look found none unpublished.
+        self._dead_letters_looked_at: int | None = None
         self.dispatcher = Dispatcher(
             config=config,
             store=self.store,
@@ -128,7 +130,8 @@ class Relay:
 
     def _changed(self) -> None:
         self._status_dirty.set()
-        self._dead_letters_waiting.set()
+        if self.store.dead_letters_written != self._dead_letters_looked_at:
+            self._dead_letters_waiting.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set."""
@@ -490,16 +493,25 @@ class Relay:
         raise _SessionEnded
 
     async def _publish_dead_letters(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        """Publish the unpublished dead letters; look again when this process writes one.
+
+        Every `DEAD_LETTER_POLL` seconds it looks anyway: a command such as
+        `queue send` may have written one from another process.
+        """
         topic = self.config.mqtt.dead_letter_topic
         while not stop.is_set():
             self._dead_letters_waiting.clear()
-            letters = await self.store.call(self.store.unpublished_dead_letters, 100)
-            for letter in letters:
-                await connection.publish(topic, json.dumps(letter.to_json()), qos=1)
-            if letters:
-                await self.store.call(self.store.mark_published, [item.id for item in letters])
-                continue
-            await _wait_any(stop, self._dead_letters_waiting, DEAD_LETTER_POLL)
+            written = self.store.dead_letters_written
+            if written != self._dead_letters_looked_at:
+                letters = await self.store.call(self.store.unpublished_dead_letters, 100)
+                for letter in letters:
+                    await connection.publish(topic, json.dumps(letter.to_json()), qos=1)
+                if letters:
+                    await self.store.call(self.store.mark_published, [item.id for item in letters])
+                    continue
+                self._dead_letters_looked_at = written
+            if not await _wait_any(stop, self._dead_letters_waiting, DEAD_LETTER_POLL):
+                self._dead_letters_looked_at = None
         raise _SessionEnded
 
 
@@ -551,13 +563,17 @@ async def _wait(stop: asyncio.Event, delay: float) -> None:
             await stop.wait()
 
 
-async def _wait_any(stop: asyncio.Event, event: asyncio.Event, delay: float) -> None:
+async def _wait_any(stop: asyncio.Event, event: asyncio.Event, delay: float) -> bool:
+    """Wait until `stop` or `event` is set, `delay` seconds at most; whether one was."""
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(event.wait())]
     try:
-        await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        done, _pending = await asyncio.wait(
+            waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         for waiter in waits:
             waiter.cancel()
+    return bool(done)
 
 
 async def run_relay(config: RelayConfig) -> int:
