@@ -407,6 +407,10 @@ class Store:
         # Keep the WAL file from growing without bound between checkpoints.
         self._db.execute("PRAGMA journal_size_limit = 4194304")
         self._db.execute("PRAGMA foreign_keys = OFF")
+        # 512 KiB of page cache rather than SQLite's 2 MiB: the queue's hot pages (the
+        # index ends new rows go to, the queued rows) fit, the OS caches the rest, and
+        # the relay's peak memory is 1.5 MiB lower with no measurable cost in ingest.
+        self._db.execute("PRAGMA cache_size = -512")
         self._migrate()
         self._db.executescript(_SCHEMA)
         self._db.execute(
