@@ -215,6 +215,7 @@ class Dispatcher:
         self._in_flight_credits = 0.0  # estimated cost of the requests in flight
         self._batch_credits: dict[tuple[str, int], float] = {}
         self._slots = asyncio.Semaphore(self._limits.concurrency)
+        self._waiting_for_slot = False  # the loop sleeps until a request ends
         self._bookkeeping: list[tuple[Callable[[], object], asyncio.Future[None]]] = []
         self._bookkeeper: asyncio.Task[None] | None = None
         self._hold_until = 0.0
@@ -294,7 +295,9 @@ class Dispatcher:
             self._health.resume()
             self._on_change()
         if self._slots.locked():
+            self._waiting_for_slot = True
             return self._limits.poll_interval
+        self._waiting_for_slot = False
         batch = await self._store.call(self._claim_or_when, frozenset(self._in_flight), now)
         if not isinstance(batch, Batch):
             return self._idle(now, batch, next_digest)
@@ -518,6 +521,7 @@ class Dispatcher:
         )
 
     async def _send(self, batch: Batch) -> None:
+        settled = False
         try:
             try:
                 options = self._options(batch)
@@ -525,16 +529,20 @@ class Dispatcher:
             except ClickatellError as error:
                 await self._failed(batch, error)
             else:
-                await self._record(batch, result)
+                settled = await self._record(batch, result)
         except Exception:  # a bug must not stop the relay; the rows stay queued
             _LOGGER.exception("Unexpected error sending batch %s", batch.client_message_id)
             self._hold_until = max(self._hold_until, self._clock() + self._backoff.next())
         finally:
             self._release(batch)
             self._on_change()
-            self._wake.set()
+            # The loop looks again if it waits for this slot, or if rows stay queued
+            # (it reckoned its sleep without them); a batch all sent changes nothing.
+            if self._waiting_for_slot or not settled:
+                self._wake.set()
 
-    async def _record(self, batch: Batch, result: SendResult) -> None:
+    async def _record(self, batch: Batch, result: SendResult) -> bool:
+        """Record the API's answer; whether every SMS of the batch is settled (none retried)."""
         self.requests_sent += 1
         by_number = {message.to: message for message in result.messages}
         sent: list[tuple[int, str | None]] = []
@@ -580,6 +588,7 @@ class Dispatcher:
             result.plan.parts,
             batch.route,
         )
+        return not retry
 
     async def _failed(self, batch: Batch, error: ClickatellError) -> None:
         now = self._clock()

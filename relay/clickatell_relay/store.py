@@ -476,11 +476,10 @@ class Store:
 
     @contextmanager
     def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
-        if self._db.in_transaction:  # inside `in_one_transaction`
+        if self._db.in_transaction:  # a write of `in_one_transaction`, in its savepoint
             if durable:
                 raise RuntimeError("a durable commit cannot join a bookkeeping transaction")
-            with self._savepoint():
-                yield self._db
+            yield self._db
             return
         level = "FULL" if durable else "NORMAL"
         if level != self._synchronous:

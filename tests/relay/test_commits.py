@@ -244,3 +244,21 @@ async def test_a_dead_letter_another_process_writes_is_published(
         await until(lambda: client.json("relay/dead_letter"))
     [letter] = client.json("relay/dead_letter")
     assert (letter["reason"], letter["text"]) == ("queue_full", "from the command line")
+
+
+async def test_a_request_all_sent_does_not_send_the_loop_back_to_the_queue(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = make_config(limits={"poll_interval": 3600})  # no look at the queue but on news
+    async with running(config) as relay, mqtt_client(config) as client:
+        await until(lambda: relay.dispatcher.in_flight == 0)
+        calls = store_calls(relay, monkeypatch)
+        await client.publish("alerts/a", "disk full")
+        await until(lambda: len(simulator.messages) == 2)
+        await until(lambda: relay.dispatcher.in_flight == 0)
+    # Woken by the commit: one claim takes the alert, one finds nothing more. Its
+    # request ends with both SMS sent: nothing is left to look for.
+    assert calls.count("_claim_or_when") == 2
