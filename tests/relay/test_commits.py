@@ -21,9 +21,10 @@ from clickatell_relay.broker import LocalBroker
 from clickatell_relay.mqtt import IncomingMessage, MqttConnection
 from clickatell_relay.relay import Relay
 from clickatell_relay.simulator import Simulator
-from clickatell_relay.store import NewSms, Store
+from clickatell_relay.store import Store
 
-from .conftest import ConfigFactory, commits_blocked, mqtt_client, running, until
+from .conftest import ALICE, BOB, ConfigFactory, commits_blocked, mqtt_client, running, until
+from .test_store import sms
 
 
 def store_calls(relay: Relay, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -229,16 +230,7 @@ async def test_a_dead_letter_another_process_writes_is_published(
         await client.subscribe("relay/dead_letter")
         # `clickatell-relay queue send` on a full queue: refused, dead-lettered, by another process.
         other = Store(config.queue.path)
-        alert = NewSms(
-            client_message_id="0" * 32,
-            recipients=("2799900001", "2799900002"),
-            text="from the command line",
-            route="cli",
-            topic="cli",
-            priority=5,
-            options={},
-            max_parts=1,
-        )
+        alert = sms("0" * 32, ALICE, BOB, text="from the command line")
         assert not other.enqueue(alert, max_messages=1)
         other.close()
         await until(lambda: client.json("relay/dead_letter"))
