@@ -96,6 +96,7 @@ class ProcSample:
 
     at: float  # time.monotonic()
     cpu: float  # utime + stime, seconds, all threads
+    rss: int  # VmRSS, bytes
     rss_peak: int  # VmHWM, bytes
     write_bytes: int  # bytes sent to the storage layer (/proc/pid/io)
     wchar: int  # bytes passed to write() and friends, files and sockets alike
@@ -108,14 +109,19 @@ def probe(pid: int) -> ProcSample:
     fields = stat.rsplit(")", 1)[1].split()  # the name may hold spaces
     cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
     status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
-    hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    memory = {
+        name: int(value.split()[0]) * 1024
+        for name, value in (line.split(":", 1) for line in status.splitlines())
+        if name in ("VmRSS", "VmHWM")
+    }
     io = dict(
         line.split(": ", 1) for line in Path(f"/proc/{pid}/io").read_text().splitlines() if line
     )
     return ProcSample(
         at=at,
         cpu=cpu,
-        rss_peak=hwm * 1024,
+        rss=memory["VmRSS"],
+        rss_peak=memory["VmHWM"],
         write_bytes=int(io["write_bytes"]),
         wchar=int(io["wchar"]),
     )

@@ -1,11 +1,14 @@
 """Delivery: latency from publish to API accept, p50/p99, at 1, 10 and 100 alerts/s.
 
-Every alert goes to a group of 5 recipients. The relay twice: "batching
-off" sets `clickatell.max_batch_size: 1`, so each SMS is a request of its
-own (5 per alert); "batching on" is the shipped default (up to 200
-recipients per request: one request per alert). No digest window in
-either: a digest holds alerts back on purpose (its `wait`), which would be
-the latency. mqttwarn: one job per alert on its one worker thread, which
+Every alert goes to a group of 5 recipients. The relay three times:
+"batching off" sets `clickatell.max_batch_size: 1`, so each SMS is a request
+of its own (5 per alert); "batching on" is the shipped default (up to 200
+recipients per request: one request per alert); and batching on with
+`queue.receive_linger: 50ms`, the opt-in for SD cards (fewer fsyncs, each
+alert waits up to the window). For the relay, fsyncs per alert are its
+durable commits (one fsync of the WAL each, from its status) per alert. No
+digest window in any: a digest holds alerts back on purpose (its `wait`),
+which would be the latency. mqttwarn: one job per alert on its one worker thread, which
 Apprise's Clickatell plugin sends as one GET per recipient, in turn.
 
 The rate limits are raised (1000 requests/s, 10000 messages/s) so that the
@@ -61,17 +64,40 @@ def contenders() -> list[Contender]:
             label="relay, batching on (5 SMS/request)",
             sections={"limits": RAISED},
         ),
+        Relay(
+            key="relay_linger",
+            label="relay, batching on, receive_linger 50ms (the SD-card option)",
+            sections={"limits": RAISED, "queue": {"receive_linger": 0.05}},
+        ),
     ]
     if Mqttwarn.installed():
         found.append(Mqttwarn(label="mqttwarn (Apprise: 1 SMS/request)"))
     return found
 
 
+async def _durable_commits(client: Mqtt, received: int) -> int:
+    """The relay's durable commits (one fsync each) once its status counts `received` alerts."""
+    status = await client.until_status(lambda status: status.get("received", 0) >= received, 10)
+    return int(status["durable_commits"])
+
+
 async def _phase(
-    sim: Simulator, client: Mqtt, daemon: Daemon, *, key: str, rate: int, seconds: float
+    sim: Simulator,
+    client: Mqtt,
+    daemon: Daemon,
+    *,
+    key: str,
+    rate: int,
+    seconds: float,
+    received: int | None,
 ) -> dict[str, Any]:
-    """Publish at `rate` for `seconds`; latencies once everything is accepted."""
+    """Publish at `rate` for `seconds`; latencies once everything is accepted.
+
+    `received`: for the relay, the alerts it received before this phase (its
+    durable commits are counted from its status); None for the others.
+    """
     count = max(1, round(rate * seconds))
+    commits_before = None if received is None else await _durable_commits(client, received)
     sim.reset()
     published: dict[str, float] = {}
     before = daemon.probe()
@@ -90,8 +116,12 @@ async def _phase(
         done[message.text] = max(done.get(message.text, 0.0), accepted)
     latencies = [done[text] - sent for text, sent in published.items() if text in done]
     requests = send_requests(sim)
+    commits = None
+    if received is not None and commits_before is not None:
+        commits = await _durable_commits(client, received + count) - commits_before
     return {
         "alerts": count,
+        "durable_commits": commits,
         "alerts_with_an_accepted_sms": len(latencies),
         "sms_expected": expected,
         "sms_accepted": len(sim.messages),
@@ -125,10 +155,19 @@ async def run(pinning: Pinning, *, quick: bool) -> Report:
                     ):
                         await asyncio.sleep(1.0)  # let start-up work (balance check) pass
                         results[contender.key] = {}
+                        received = 0 if isinstance(contender, Relay) else None
                         for rate, seconds in durations.items():
-                            results[contender.key][rate] = await _phase(
-                                sim, client, daemon, key=contender.key, rate=rate, seconds=seconds
+                            results[contender.key][rate] = result = await _phase(
+                                sim,
+                                client,
+                                daemon,
+                                key=contender.key,
+                                rate=rate,
+                                seconds=seconds,
+                                received=received,
                             )
+                            if received is not None:
+                                received += result["alerts"]
     report.data = {
         "recipients_per_alert": RECIPIENTS,
         "durations": durations,
@@ -144,10 +183,12 @@ async def run(pinning: Pinning, *, quick: bool) -> Report:
                 if result["complete"]
                 else f", INCOMPLETE {result['sms_accepted']}/{result['sms_expected']}"
             )
+            commits = result["durable_commits"]
+            fsyncs = "" if commits is None else f", {commits / result['alerts']:.2f} fsyncs/alert"
             report.row(
                 f"{rate} alert/s to 5: {contender.label}",
                 f"p50 {fmt_seconds(result['p50'])}, p99 {fmt_seconds(result['p99'])}"
                 f" ({result['alerts']} alerts, {result['requests']} requests,"
-                f" core {result['cpu_utilisation'] * 100:.0f} % busy{incomplete})",
+                f" core {result['cpu_utilisation'] * 100:.0f} % busy{fsyncs}{incomplete})",
             )
     return report

@@ -1,7 +1,8 @@
 """Ingest: alerts taken per second, CPU per alert, peak RSS, fsyncs and bytes written per alert.
 
 Only receiving is measured: the API is unreachable (a refused loopback port).
-Each contender subscribes once and stops; the bench then publishes N QoS 1
+Each contender subscribes once and stops (its memory then, online and idle,
+is the idle RSS); the bench then publishes N QoS 1
 alerts, which the broker holds in the contender's persistent session; the
 contender starts again, pinned, and the broker hands them over as fast as
 it acknowledges them. Every 0.2 s the bench reads how many it has taken,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from bench.contenders import Contender
 
 SAMPLE_EVERY = 0.2
+IDLE_SETTLE = 1.0  # seconds online before the idle memory is read
 WINDOW = (0.10, 0.90)
 TAKEN = {
     "relay": "durable alerts/s (acknowledged after the commit)",
@@ -60,9 +62,11 @@ async def _run_once(
     with broker(directory / "broker", contender.broker_options) as local:
         routing = Routing(local.port, UNREACHABLE_API, {"alerts/#": [number(1)]})
         async with mqtt_client(local.port) as client:
-            # First run: create the persistent session and its subscription, then stop.
-            async with started(contender, directory, routing, pinning, client):
-                pass
+            # First run: create the persistent session and its subscription, then stop;
+            # online with nothing to do, its memory is the idle figure.
+            async with started(contender, directory, routing, pinning, client) as first:
+                await asyncio.sleep(IDLE_SETTLE)
+                idle = first.probe()
             payloads = (
                 (f"alerts/host{i % 50}", f"disk {i % 100}% full, alert {i}") for i in range(alerts)
             )
@@ -92,6 +96,7 @@ async def _run_once(
             fsyncs = daemon.fsyncs()
     return {
         "alerts": alerts,
+        "idle": idle,
         "publish_seconds": publish_seconds,
         "samples": samples,
         "status": status,
@@ -133,6 +138,7 @@ async def _measure(
     return {
         "publish_seconds": plain["publish_seconds"],
         **_steady(plain["samples"], alerts),
+        "idle_rss_bytes": plain["idle"].rss,
         "peak_rss_bytes": plain["samples"][-1][0].rss_peak,
         "fsyncs": traced["fsyncs"],
         "fsync_calls": fsync_calls,
@@ -187,6 +193,7 @@ def _figures(result: dict[str, Any], taken: str, alerts: int) -> list[tuple[str,
             ),
         ),
         ("CPU per alert", f"{result['cpu_us_per_alert']:.0f} µs"),
+        ("RSS idle (VmRSS, online, nothing to do)", fmt_bytes(result["idle_rss_bytes"])),
         ("peak RSS (VmHWM)", fmt_bytes(result["peak_rss_bytes"])),
         (
             "fsyncs per alert (strace, whole run)",

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -47,7 +48,7 @@ import random
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, ParamSpec
 
 from aiolimiter import AsyncLimiter
 
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     from .status import Health
 
 _LOGGER = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 # Per-recipient error codes that say "not now" rather than "never".
 TRANSIENT_RECIPIENT_CODES: Final = frozenset({"130", "301", "901", "18", "19", "20", "43"})
@@ -213,12 +215,17 @@ class Dispatcher:
         self._in_flight_credits = 0.0  # estimated cost of the requests in flight
         self._batch_credits: dict[tuple[str, int], float] = {}
         self._slots = asyncio.Semaphore(self._limits.concurrency)
+        self._waiting_for_slot = False  # the loop sleeps until a request ends
+        self._bookkeeping: list[tuple[Callable[[], object], asyncio.Future[None]]] = []
+        self._bookkeeper: asyncio.Task[None] | None = None
         self._hold_until = 0.0
         self._backoff = Backoff(self._limits.backoff_initial, self._limits.backoff_max)
         self._last_maintenance = 0.0
         self._maintenance_interval = min(MAINTENANCE_INTERVAL, max(1.0, self._limits.poll_interval))
         self._last_prune = 0.0
         self._last_balance = 0.0
+        self._digests_looked_at: int | None = None  # the store's count of digest items then
+        self._next_digest: float | None = None
         self.requests_sent = 0
 
     def wake(self) -> None:
@@ -242,6 +249,8 @@ class Dispatcher:
                 "The API asked the last run to wait: no request for %.0fs",
                 self._hold_until - self._clock(),
             )
+        # One task that wakes the loop on stop, rather than one per sleep.
+        stopping = asyncio.create_task(self._wake_on(stop), name="dispatch-stop")
         try:
             while not stop.is_set():
                 delay = await self._step(sends)
@@ -249,6 +258,7 @@ class Dispatcher:
                     continue
                 await self._sleep(stop, delay)
         finally:
+            stopping.cancel()
             if sends:
                 _LOGGER.info("Waiting for %d request(s) in flight", len(sends))
                 _done, pending = await asyncio.wait(
@@ -257,14 +267,18 @@ class Dispatcher:
                 for task in pending:
                     task.cancel()  # their rows were never marked: they stay queued
 
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wake.set()
+
     async def _sleep(self, stop: asyncio.Event, delay: float) -> None:
+        """Wait `delay` seconds, or less if woken (something to send, or stop)."""
         self._wake.clear()
-        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(waits, timeout=max(delay, 0.0), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waits:
-                waiter.cancel()
+        if stop.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(delay, 0.0)):
+                await self._wake.wait()
 
     async def _step(self, sends: set[asyncio.Task[None]]) -> float | None:
         """One turn of the loop; how long to wait before the next, or None for at once."""
@@ -272,7 +286,7 @@ class Dispatcher:
         if now - self._last_maintenance >= self._maintenance_interval:
             self._last_maintenance = now
             await self._maintenance(now)
-        next_digest = await self._flush_digests(now)
+        next_digest = await self._digests(now)
         if self._hold_until > now:
             return await self._held(now)
         if self._health.paused:
@@ -281,15 +295,12 @@ class Dispatcher:
             self._health.resume()
             self._on_change()
         if self._slots.locked():
+            self._waiting_for_slot = True
             return self._limits.poll_interval
-        batch = await self._store.call(
-            self._store.claim,
-            limit=self._client.max_batch_size,
-            exclude=frozenset(self._in_flight),
-            now=now,
-        )
-        if batch is None:
-            return await self._idle(now, next_digest)
+        self._waiting_for_slot = False
+        batch = await self._store.call(self._claim_or_when, frozenset(self._in_flight), now)
+        if not isinstance(batch, Batch):
+            return self._idle(now, batch, next_digest)
         batch = await self._apply_caps(batch, now)
         if batch is not None:
             batch = await self._fit_budget(batch, now)
@@ -321,9 +332,16 @@ class Dispatcher:
         self._hold_until = now + self._limits.balance_check_interval
         return False
 
-    async def _idle(self, now: float, next_digest: float | None) -> float:
+    def _claim_or_when(self, exclude: frozenset[int], now: float) -> Batch | float | None:
+        """On the store's thread: the next batch, or else when the next held row is due.
+
+        One trip to the store's thread per turn of the loop, whichever it is.
+        """
+        batch = self._store.claim(limit=self._client.max_batch_size, exclude=exclude, now=now)
+        return batch if batch is not None else self._store.next_due(exclude=exclude)
+
+    def _idle(self, now: float, due: float | None, next_digest: float | None) -> float:
         """Nothing to send now: until the next held row, digest or poll."""
-        due = await self._store.call(self._store.next_due, exclude=frozenset(self._in_flight))
         candidates = [self._limits.poll_interval]
         if due is not None and due > now:
             candidates.append(due - now)
@@ -356,6 +374,41 @@ class Dispatcher:
             else:
                 self._in_flight_recipients.pop(recipient, None)
         self._slots.release()
+
+    async def _bookkeep(
+        self, function: Callable[P, object], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        """Commit a write of bookkeeping (what became of a batch), grouped with others.
+
+        Writes that come while one bookkeeping commit is on its way share the
+        next one: one transaction per group of results, not per request.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._bookkeeping.append((functools.partial(function, *args, **kwargs), done))
+        if self._bookkeeper is None or self._bookkeeper.done():
+            self._bookkeeper = asyncio.create_task(self._commit_bookkeeping(), name="bookkeeping")
+        await done
+
+    async def _commit_bookkeeping(self) -> None:
+        while self._bookkeeping:
+            group, self._bookkeeping = self._bookkeeping, []
+            writes = [write for write, _done in group]
+            errors: list[Exception | None]
+            try:
+                errors = await self._store.call(self._store.in_one_transaction, writes)
+            except Exception as error:  # noqa: BLE001 - the commit failed: the whole group did
+                errors = [error] * len(group)
+            except BaseException:
+                for _write, done in group:
+                    done.cancel()
+                raise
+            for (_write, done), failed in zip(group, errors, strict=True):
+                if done.done():  # its sender was cancelled
+                    continue
+                if failed is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(failed)
 
     # Limits before sending -----------------------------------------------------------
 
@@ -458,7 +511,7 @@ class Dispatcher:
             (row_id, batch.dead_letter(recipient, reason, detail, code))
             for row_id, recipient in zip(batch.ids, batch.recipients, strict=True)
         ]
-        await self._store.call(self._store.record_results, dead=dead, now=now)
+        await self._bookkeep(self._store.record_results, dead=dead, now=now)
 
     # Sending -----------------------------------------------------------------------------
 
@@ -468,6 +521,7 @@ class Dispatcher:
         )
 
     async def _send(self, batch: Batch) -> None:
+        settled = False
         try:
             try:
                 options = self._options(batch)
@@ -475,16 +529,20 @@ class Dispatcher:
             except ClickatellError as error:
                 await self._failed(batch, error)
             else:
-                await self._record(batch, result)
+                settled = await self._record(batch, result)
         except Exception:  # a bug must not stop the relay; the rows stay queued
             _LOGGER.exception("Unexpected error sending batch %s", batch.client_message_id)
             self._hold_until = max(self._hold_until, self._clock() + self._backoff.next())
         finally:
             self._release(batch)
             self._on_change()
-            self._wake.set()
+            # The loop looks again if it waits for this slot, or if rows stay queued
+            # (it reckoned its sleep without them); a batch all sent changes nothing.
+            if self._waiting_for_slot or not settled:
+                self._wake.set()
 
-    async def _record(self, batch: Batch, result: SendResult) -> None:
+    async def _record(self, batch: Batch, result: SendResult) -> bool:
+        """Record the API's answer; whether every SMS of the batch is settled (none retried)."""
         self.requests_sent += 1
         by_number = {message.to: message for message in result.messages}
         sent: list[tuple[int, str | None]] = []
@@ -508,7 +566,7 @@ class Dispatcher:
                 dead.append((row_id, letter))
         now = self._clock()
         credits_used = result.plan.parts * len(sent) * self._limits.credits_per_part
-        await self._store.call(
+        await self._bookkeep(
             self._store.record_results,
             sent=sent,
             dead=dead,
@@ -530,6 +588,7 @@ class Dispatcher:
             result.plan.parts,
             batch.route,
         )
+        return not retry
 
     async def _failed(self, batch: Batch, error: ClickatellError) -> None:
         now = self._clock()
@@ -571,7 +630,7 @@ class Dispatcher:
             wait = self._backoff.next()
             _LOGGER.warning("Send failed (%s); retrying in %.1fs", detail, wait)
         self._hold_until = max(self._hold_until, now + wait)
-        await self._store.call(
+        await self._bookkeep(
             self._store.record_results,
             retry=batch.ids,
             retry_at=now,
@@ -607,7 +666,7 @@ class Dispatcher:
             if row_id in give_up
         ]
         row_delay = self._backoff.after(max(counts) - 1)
-        await self._store.call(
+        await self._bookkeep(
             self._store.record_results,
             dead=dead,
             retry=retry,
@@ -707,6 +766,20 @@ class Dispatcher:
         ):
             await self._check_balance()
 
+    async def _digests(self, now: float) -> float | None:
+        """Fold the digest groups that are due; when the next one will be.
+
+        The groups are read only when one may be due: at start, when this
+        process has queued digest items since the last look, and at the due
+        time found then (not on every turn: that is a read per request).
+        """
+        written = self._store.digest_items_written
+        due = self._next_digest is not None and self._next_digest <= now
+        if due or written != self._digests_looked_at:
+            self._next_digest = await self._flush_digests(now)
+            self._digests_looked_at = written
+        return self._next_digest
+
     async def _flush_digests(self, now: float) -> float | None:
         """Fold the digest groups that are due; when the next one will be."""
         groups = await self._store.call(self._store.digest_groups)
@@ -744,7 +817,7 @@ class Dispatcher:
                 now=now,
             )
             _LOGGER.info("Digest %s: %d alert(s) folded into one SMS", group.route, len(taken))
-            if len(taken) < len(items) and interval > 0:
+            if len(taken) < len(items):  # the rest wait for the next digest
                 later = now + interval
                 next_due = later if next_due is None else min(next_due, later)
             self._on_change()

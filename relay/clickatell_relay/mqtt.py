@@ -293,9 +293,13 @@ class MqttConnection:
             raise MqttError(f"cannot unsubscribe: {paho.error_string(result)}")
 
     async def next_burst(self, linger: float, max_messages: int) -> list[IncomingMessage]:
-        """Wait for a message, then gather what else arrives within `linger` seconds.
+        """Wait for a message, then take what else has been received, `max_messages` at most.
 
-        Raises MqttError when the connection is lost.
+        With `linger` 0 nothing more is waited for: the burst is what arrived
+        while the caller was busy (committing the previous burst: group
+        commit), including what sits unread in the socket. With `linger` > 0
+        the burst also gathers what arrives within `linger` seconds of the
+        first message. Raises MqttError when the connection is lost.
         """
         first = await self._messages.get()
         if first is _CLOSED:
@@ -305,11 +309,10 @@ class MqttConnection:
         burst = [first]
         deadline = self._loop.time() + linger
         while len(burst) < max_messages:
-            if self._messages.empty():
+            if self._messages.empty() and not self._read_socket():
                 remaining = deadline - self._loop.time()
                 if remaining <= 0:
                     break
-                # Let paho read whatever is already on the socket.
                 await asyncio.sleep(min(remaining, 0.005))
                 continue
             item = self._messages.get_nowait()
@@ -319,6 +322,23 @@ class MqttConnection:
             assert isinstance(item, IncomingMessage)  # noqa: S101
             burst.append(item)
         return burst
+
+    @property
+    def waiting(self) -> int:
+        """Messages received and not yet taken by `next_burst` (and the end, once lost)."""
+        return self._messages.qsize()
+
+    def _read_socket(self) -> bool:
+        """Let paho read one packet already in the socket, if any; whether a message came of it.
+
+        The event loop reads one packet per turn; reading here, without
+        waiting, makes a burst of everything received, not only what the loop
+        happened to read (a packet other than a message ends that early).
+        """
+        if self._socket is None or self._closed.done():
+            return False
+        self._client.loop_read()
+        return not self._messages.empty()
 
     def ack(self, message: IncomingMessage) -> bool:
         """Acknowledge a QoS 1 message; False if its connection is gone (it will be redelivered)."""

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-    from .config import RelayConfig
+    from .config import QueueConfig, RelayConfig
 
 _LOGGER = logging.getLogger(__name__)
 STATUS_MIN_INTERVAL: Final = 1.0
@@ -110,6 +110,8 @@ class Relay:
         self.router = Router(config)
         self._status_dirty = asyncio.Event()
         self._dead_letters_waiting = asyncio.Event()
+        # The store's count of dead letters written when the last look found none unpublished.
+        self._dead_letters_looked_at: int | None = None
         self.dispatcher = Dispatcher(
             config=config,
             store=self.store,
@@ -128,7 +130,8 @@ class Relay:
 
     def _changed(self) -> None:
         self._status_dirty.set()
-        self._dead_letters_waiting.set()
+        if self.store.dead_letters_written != self._dead_letters_looked_at:
+            self._dead_letters_waiting.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set."""
@@ -308,30 +311,26 @@ class Relay:
             raise _first(lost) from None
 
     async def _receive(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        """Take what has arrived (with a linger, what comes within it), commit, ack; again."""
         queue = self.config.queue
-        while True:
-            burst_task = asyncio.ensure_future(
-                connection.next_burst(queue.receive_linger, queue.max_burst)
-            )
-            stop_task = asyncio.ensure_future(stop.wait())
-            try:
-                done, _pending = await asyncio.wait(
-                    {burst_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                # Also when this task is cancelled (a sibling failed): no burst task
-                # may be left behind to fail later with nobody to hear it.
-                stop_task.cancel()
-                if not burst_task.done():
-                    burst_task.cancel()  # unacknowledged: the broker keeps those messages
-                elif not burst_task.cancelled():
-                    burst_task.exception()  # retrieved; `result()` below raises it
-            if burst_task not in done:
-                raise _SessionEnded
-            # Not interruptible: commit, then ack, whatever happens meanwhile;
-            # `_goodbye` waits for it before disconnecting.
-            self._burst = asyncio.ensure_future(self._handle_burst(connection, burst_task.result()))
-            await asyncio.shield(self._burst)
+        stopping = asyncio.ensure_future(stop.wait())  # one for the session, not per burst
+        try:
+            while not stop.is_set():
+                burst: list[IncomingMessage] | None
+                if connection.waiting and not queue.receive_linger:
+                    # Already here: taken without waiting, so no race with stop.
+                    burst = await connection.next_burst(0.0, queue.max_burst)
+                else:
+                    burst = await _next_burst_or_stop(connection, queue, stopping)
+                    if burst is None:
+                        break
+                # Not interruptible: commit, then ack, whatever happens meanwhile;
+                # `_goodbye` waits for it before disconnecting.
+                self._burst = asyncio.ensure_future(self._handle_burst(connection, burst))
+                await asyncio.shield(self._burst)
+        finally:
+            stopping.cancel()
+        raise _SessionEnded
 
     async def _handle_burst(
         self, connection: MqttConnection, burst: Sequence[IncomingMessage]
@@ -490,17 +489,43 @@ class Relay:
         raise _SessionEnded
 
     async def _publish_dead_letters(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        """Publish the unpublished dead letters; look again when this process writes one.
+
+        Every `DEAD_LETTER_POLL` seconds it looks anyway: a command such as
+        `queue send` may have written one from another process.
+        """
         topic = self.config.mqtt.dead_letter_topic
         while not stop.is_set():
             self._dead_letters_waiting.clear()
-            letters = await self.store.call(self.store.unpublished_dead_letters, 100)
-            for letter in letters:
-                await connection.publish(topic, json.dumps(letter.to_json()), qos=1)
-            if letters:
-                await self.store.call(self.store.mark_published, [item.id for item in letters])
-                continue
-            await _wait_any(stop, self._dead_letters_waiting, DEAD_LETTER_POLL)
+            written = self.store.dead_letters_written
+            if written != self._dead_letters_looked_at:
+                letters = await self.store.call(self.store.unpublished_dead_letters, 100)
+                for letter in letters:
+                    await connection.publish(topic, json.dumps(letter.to_json()), qos=1)
+                if letters:
+                    await self.store.call(self.store.mark_published, [item.id for item in letters])
+                    continue
+                self._dead_letters_looked_at = written
+            if not await _wait_any(stop, self._dead_letters_waiting, DEAD_LETTER_POLL):
+                self._dead_letters_looked_at = None
         raise _SessionEnded
+
+
+async def _next_burst_or_stop(
+    connection: MqttConnection, queue: QueueConfig, stopping: asyncio.Future[Any]
+) -> list[IncomingMessage] | None:
+    """The next burst, or None if `stopping` is done first."""
+    burst = asyncio.ensure_future(connection.next_burst(queue.receive_linger, queue.max_burst))
+    try:
+        done, _pending = await asyncio.wait({burst, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        # Also when this task is cancelled (a sibling failed): no burst task
+        # may be left behind to fail later with nobody to hear it.
+        if not burst.done():
+            burst.cancel()  # unacknowledged: the broker keeps those messages
+        elif not burst.cancelled():
+            burst.exception()  # retrieved; `result()` below raises it
+    return burst.result() if burst in done else None
 
 
 def _first(group: BaseExceptionGroup[T]) -> T:
@@ -551,13 +576,17 @@ async def _wait(stop: asyncio.Event, delay: float) -> None:
             await stop.wait()
 
 
-async def _wait_any(stop: asyncio.Event, event: asyncio.Event, delay: float) -> None:
+async def _wait_any(stop: asyncio.Event, event: asyncio.Event, delay: float) -> bool:
+    """Wait until `stop` or `event` is set, `delay` seconds at most; whether one was."""
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(event.wait())]
     try:
-        await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        done, _pending = await asyncio.wait(
+            waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         for waiter in waits:
             waiter.cancel()
+    return bool(done)
 
 
 async def run_relay(config: RelayConfig) -> int:

@@ -407,6 +407,10 @@ class Store:
         # Keep the WAL file from growing without bound between checkpoints.
         self._db.execute("PRAGMA journal_size_limit = 4194304")
         self._db.execute("PRAGMA foreign_keys = OFF")
+        # 512 KiB of page cache rather than SQLite's 2 MiB: the queue's hot pages (the
+        # index ends new rows go to, the queued rows) fit, the OS caches the rest, and
+        # the relay's peak memory is 1.5 MiB lower with no measurable cost in ingest.
+        self._db.execute("PRAGMA cache_size = -512")
         self._migrate()
         self._db.executescript(_SCHEMA)
         self._db.execute(
@@ -416,6 +420,9 @@ class Store:
         )
         self.durable_commits = 0  # one fsync of the WAL each
         self.bookkeeping_commits = 0  # no fsync at commit
+        # Rows this process has written, so that readers look only when there is news.
+        self.dead_letters_written = 0
+        self.digest_items_written = 0
 
     def _columns(self, table: str) -> set[str]:
         return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
@@ -449,8 +456,31 @@ class Store:
             self._db.close()
             self._executor.shutdown(wait=False)
 
+    def in_one_transaction(self, writes: Sequence[Callable[[], object]]) -> list[Exception | None]:
+        """Run bookkeeping writes in one transaction: one commit for the group.
+
+        Each write runs in a savepoint of its own: one that fails is undone
+        alone, and its error is returned in its place (None for a success).
+        """
+        errors: list[Exception | None] = []
+        with self._transaction(durable=False):
+            for write in writes:
+                try:
+                    with self._savepoint():
+                        write()
+                except Exception as error:  # noqa: BLE001 - handed back to its caller
+                    errors.append(error)
+                else:
+                    errors.append(None)
+        return errors
+
     @contextmanager
     def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
+        if self._db.in_transaction:  # a write of `in_one_transaction`, in its savepoint
+            if durable:
+                raise RuntimeError("a durable commit cannot join a bookkeeping transaction")
+            yield self._db
+            return
         level = "FULL" if durable else "NORMAL"
         if level != self._synchronous:
             self._db.execute(f"PRAGMA synchronous = {level}")
@@ -466,6 +496,17 @@ class Store:
             self.durable_commits += 1
         else:
             self.bookkeeping_commits += 1
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self._db.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO part")
+            self._db.execute("RELEASE part")
+            raise
+        self._db.execute("RELEASE part")
 
     @staticmethod
     def _count(db: sqlite3.Connection, name: str, amount: float = 1) -> None:
@@ -595,6 +636,7 @@ class Store:
                     continue
                 depth += len(item.recipients)
                 queued_digest += 1
+                self.digest_items_written += 1
                 db.execute(
                     "INSERT INTO digest (group_key, route, topic, recipients, text, priority,"
                     " options, max_parts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -672,10 +714,14 @@ class Store:
             ],
         )
 
-    @staticmethod
     def _insert_dead(
-        db: sqlite3.Connection, letter: NewDeadLetter, now: float, sms_id: int | None = None
+        self,
+        db: sqlite3.Connection,
+        letter: NewDeadLetter,
+        now: float,
+        sms_id: int | None = None,
     ) -> None:
+        self.dead_letters_written += 1
         payload = None if letter.payload is None else letter.payload[:MAX_STORED_PAYLOAD]
         db.execute(
             "INSERT INTO dead_letters (created_at, reason, detail, code, topic, route, recipient,"

@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -155,7 +156,7 @@ class ConfigFactory:
                 else "http://127.0.0.1:9/rest",
                 "request_timeout": 5,
             },
-            "queue": {"path": str(self.tmp_path / "queue.db"), "receive_linger": 0.05},
+            "queue": {"path": str(self.tmp_path / "queue.db")},
             "limits": {
                 "requests_per_second": 100,
                 "messages_per_second": 1000,
@@ -256,6 +257,19 @@ async def mqtt_client(
         with contextlib.suppress(asyncio.CancelledError):
             await client.task
         await connection.disconnect()
+
+
+@contextlib.contextmanager
+def commits_blocked(queue: str | Path) -> Iterator[None]:
+    """Hold the queue's write lock, as another process would: the relay's commits wait
+    (up to its busy timeout), its reads go on."""
+    db = sqlite3.connect(queue, isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
 
 
 def sent_to(simulator: Simulator) -> list[tuple[str, str]]:

@@ -302,13 +302,40 @@ async def test_digest_window_folds_alerts_into_one_sms(
             await client.publish(f"disk/{host}", f"{host} disk full")
         await until(lambda: len(simulator.messages) == 2)
         await client.publish("disk/web4", "web4 disk full")
-        await until(lambda: relay.bursts >= 2)
+
+        async def fourth_received() -> bool:
+            return bool((await relay.status())["received"] == 4)
+
+        await until_async(fourth_received)
         status = await relay.status()
     texts = {text for text, _to in sent_to(simulator)}
     assert texts == {"[3 alerts]\nweb1 disk full\nweb2 disk full\nweb3 disk full"}
     assert len(send_requests(simulator)) == 1
     # The fourth waits for the group interval (an hour) instead of texting again.
     assert status["digest_waiting"] == 1
+
+
+async def test_a_digest_without_interval_sends_what_did_not_fit_right_after(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = make_config(
+        routes=[
+            {
+                "name": "disk",
+                "topic": "disk/#",
+                "recipients": ["alice"],
+                "max_parts": 1,
+                "digest": {"wait": "0.2s", "interval": 0},
+            }
+        ]
+    )
+    texts = [f"{host} disk full: " + "x" * 100 for host in ("web1", "web2", "web3")]
+    async with running(config), mqtt_client(config) as client:
+        for text in texts:
+            await client.publish("disk/all", text)
+        # One alert per SMS (two do not fit in one part); no interval holds the rest.
+        await until(lambda: len(simulator.messages) == 3)
+    assert sorted(text for text, _to in sent_to(simulator)) == texts
 
 
 async def test_high_priority_goes_before_a_low_priority_backlog(

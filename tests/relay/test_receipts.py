@@ -13,10 +13,8 @@ it yet, then kills the relay or takes its connection away.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from .conftest import (
     BOB,
     ConfigFactory,
     RelayProcess,
+    commits_blocked,
     mqtt_client,
     running,
     sent_to,
@@ -36,18 +35,6 @@ from .conftest import (
 )
 
 SAME = "Door 3 opened"
-
-
-@contextmanager
-def commits_blocked(queue: str | Path) -> Iterator[None]:
-    """Hold the queue's write lock: the relay's next commit waits (up to its busy timeout)."""
-    db = sqlite3.connect(queue, isolation_level=None)
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        db.execute("ROLLBACK")
-        db.close()
 
 
 def received(process: RelayProcess) -> int:

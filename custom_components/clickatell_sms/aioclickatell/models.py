@@ -20,6 +20,7 @@ from .exceptions import ClickatellInvalidOptionError, ClickatellInvalidRequestEr
 _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}")
 _NUMERIC_SENDER = re.compile(r"\+?\d{1,15}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+_SPACE = re.compile(r"\s")  # what str.isspace calls a space
 
 
 # The type each option takes; values come from code, YAML and JSON alike.
@@ -114,7 +115,7 @@ class SendOptions:
         if self.client_message_id is not None:
             _check(
                 0 < len(self.client_message_id) <= 64  # noqa: PLR2004
-                and not any(char.isspace() for char in self.client_message_id),
+                and _SPACE.search(self.client_message_id) is None,
                 "client_message_id",
                 "1 to 64 characters without spaces (code 120)",
             )
@@ -147,20 +148,12 @@ class SendOptions:
         """These options with every option set in `overrides` taking precedence."""
         if overrides is None:
             return self
-        changes = {
-            item.name: getattr(overrides, item.name)
-            for item in fields(overrides)
-            if getattr(overrides, item.name) is not None
-        }
-        return replace(self, **changes)
+        return replace(self, **overrides.set_options())
 
     def set_options(self) -> dict[str, Any]:
         """The options that are set, by field name."""
-        return {
-            item.name: getattr(self, item.name)
-            for item in fields(self)
-            if getattr(self, item.name) is not None
-        }
+        # Once per request and more: the names are listed once, not asked of `fields`.
+        return {name: value for name in _OPTION_NAMES if (value := getattr(self, name)) is not None}
 
     def to_json(self) -> dict[str, Any]:
         """The options that are set, as JSON can hold them (times in ISO 8601)."""
@@ -175,8 +168,7 @@ class SendOptions:
 
         A scheduled time may be an ISO 8601 text with a zone ("2026-01-01T08:00:00Z").
         """
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data).difference(_OPTION_NAMES))
         if unknown:
             raise ClickatellInvalidRequestError(f"Unknown option(s): {', '.join(unknown)}")
         values = dict(data)
@@ -189,6 +181,9 @@ class SendOptions:
                     "scheduled_delivery_time", "expected an ISO 8601 time"
                 ) from None
         return cls(**values)
+
+
+_OPTION_NAMES = tuple(item.name for item in fields(SendOptions))
 
 
 class Encoding(StrEnum):

@@ -92,7 +92,7 @@ class QueueConfig:
     max_messages: int = 10000
     max_age: float = 86400.0
     retention: float = 86400.0
-    receive_linger: float = 0.05
+    receive_linger: float = 0.0  # 0: group commit
     max_burst: int = 500
 
 

@@ -178,7 +178,7 @@ QUEUE_SCHEMA = vol.Schema(
         vol.Optional("max_messages", default=10000): vol.All(_strict_int, vol.Range(min=1)),
         vol.Optional("max_age", default=86400.0): vol.All(duration, vol.Range(min=1)),
         vol.Optional("retention", default=86400.0): vol.All(duration, vol.Range(min=3600)),
-        vol.Optional("receive_linger", default=0.05): vol.All(duration, vol.Range(max=5)),
+        vol.Optional("receive_linger", default=0.0): vol.All(duration, vol.Range(max=5)),
         vol.Optional("max_burst", default=500): vol.All(_strict_int, vol.Range(min=1)),
     }
 )
