@@ -67,6 +67,10 @@ class MqttConfig:
         """Every refused alert and every SMS given up on."""
         return f"{self.topic_prefix}/dead_letter"
 
+    def notify_topic(self, name: str) -> str:
+        """Where Home Assistant's notify entity for a contact or group publishes."""
+        return f"{self.topic_prefix}/notify/{name}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ClickatellConfig:
@@ -151,6 +155,8 @@ class StatusConfig:
     discovery_prefix: str = "homeassistant"
     node_id: str = "clickatell_relay"
     name: str = "Clickatell relay"
+    # Contacts and groups with a Home Assistant notify entity (`all` resolved to names).
+    notify_entities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
