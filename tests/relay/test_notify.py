@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from clickatell_relay.broker import LocalBroker
-from clickatell_relay.config import ConfigError, parse_config
+from clickatell_relay.cli import main
+from clickatell_relay.config import ConfigError, load_config, parse_config
 from clickatell_relay.simulator import Simulator
+from clickatell_relay.store import Store
 
 from .conftest import (
     ALICE,
@@ -53,10 +55,10 @@ def test_no_entity_unless_asked() -> None:
     assert [route.name for route in config.routes] == ["everything"]
 
 
-def test_each_entity_has_a_route_to_its_numbers_before_the_configured_ones() -> None:
+def test_each_entity_has_a_route_to_its_numbers() -> None:
     config = parse_config(_notify("[oncall, alice]"), "relay.yaml", environ={})
     assert config.status.notify_entities == ("oncall", "alice")
-    oncall, alice, everything = config.routes
+    everything, oncall, alice = config.routes  # the file's first route stays first
     assert (oncall.name, oncall.topic, oncall.recipients) == (
         "notify:oncall",
         "clickatell_relay/notify/oncall",
@@ -67,7 +69,8 @@ def test_each_entity_has_a_route_to_its_numbers_before_the_configured_ones() -> 
         "clickatell_relay/notify/alice",
         (ALICE,),
     )
-    assert everything.name == "everything"
+    assert (everything.name, everything.notify_entity) == ("everything", None)
+    assert (oncall.notify_entity, alice.notify_entity) == ("oncall", "alice")
     # The entity fixes the recipients; the sender is the account's, as on every route.
     assert not oncall.allow_payload_recipients
     assert oncall.options.sender == "27999000000"
@@ -103,6 +106,20 @@ def test_a_route_on_an_entity_topic_is_refused() -> None:
     text = _notify("[oncall]").replace('topic: "#"', "topic: clickatell_relay/notify/oncall")
     with pytest.raises(ConfigError, match=r"relay.yaml:11: route everything: .*oncall's notify"):
         parse_config(text, "relay.yaml", environ={})
+
+
+def test_queue_send_still_defaults_to_the_first_route_of_the_file(
+    make_config: ConfigFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The entities' routes went first, and `queue send --to` met recipients_not_allowed."""
+    path = make_config.write(status={"notify_entities": ["oncall"]})
+    Store(load_config(path, environ={}).queue.path).close()  # the relay has run once
+    assert main(["queue", "send", "--config", str(path), "--to", "alice", "--text", "hi"]) == 0
+    assert "Queued 1 SMS" in capsys.readouterr().out
+    store = Store(load_config(path, environ={}).queue.path)
+    (row,) = store.messages(state="queued")
+    store.close()
+    assert (row["route"], row["recipient"]) == ("alerts", ALICE)
 
 
 def _entity_configs(received: dict[str, list[bytes]]) -> dict[str, list[bytes]]:

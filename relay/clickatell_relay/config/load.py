@@ -186,7 +186,7 @@ def _build(
         contacts=contacts,
         groups=groups,
         allowlist=frozenset(allowlist),
-        routes=(*notify_routes, *routes),
+        routes=(*routes, *notify_routes),
         log_level=data["log_level"],
         source=checker.source,
     )
@@ -280,8 +280,9 @@ def _notify_routes(
 ) -> list[RouteConfig]:
     """One route per notify entity: its command topic to its contact's or group's numbers.
 
-    They come before the configured routes, so a wide filter (`#`) never takes
-    an entity's messages; the recipients are the entity's, never a payload's.
+    After the configured routes (the first of those stays `queue send`'s
+    default), but the router tries them first: a wide filter (`#`) never takes
+    an entity's messages. The recipients are the entity's, never a payload's.
     """
     built: list[RouteConfig] = []
     for name in names:
@@ -300,6 +301,7 @@ def _notify_routes(
                 recipients=(contacts[name],) if name in contacts else groups[name],
                 allow_payload_recipients=False,
                 options=SendOptions(sender=sender) if sender else SendOptions(),
+                notify_entity=name,
             )
         )
     return built

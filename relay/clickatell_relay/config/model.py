@@ -144,6 +144,8 @@ class RouteConfig:
     payload_options: frozenset[str] = frozenset()  # the send options a payload may set
     digest: DigestConfig | None = None
     options: SendOptions = field(default_factory=SendOptions)
+    # The contact or group whose Home Assistant notify entity publishes here (its own route).
+    notify_entity: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
