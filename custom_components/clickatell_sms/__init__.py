@@ -23,6 +23,7 @@ from .const import (
     CONF_STATUS_POLLING,
     DOMAIN,
     ISSUE_NO_CREDIT,
+    ISSUE_OUTBOX_WAITING,
     SUBENTRY_RECIPIENT,
 )
 from .coordinator import (
@@ -34,6 +35,7 @@ from .coordinator import (
 from .entity import account_device_info
 from .helpers import create_client
 from .notify import CONF_ENTRY_ID
+from .outbox import Outbox
 from .polling import StatusPoller
 from .services import async_setup_services
 from .tracking import MessageTracker
@@ -80,7 +82,11 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ClickatellConfigEntry)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -> bool:
-    """Check the account, start polling, set up the platforms, `notify.<name>` and the webhook."""
+    """Start polling, set up the platforms, `notify.<name>`, the webhook and the outbox.
+
+    Refused credentials stop the set-up; an API that does not answer does not
+    (see ClickatellBalanceCoordinator.async_setup_refresh).
+    """
     try:
         client = create_client(hass, entry.data, entry.options)
     except ClickatellInvalidRequestError as error:
@@ -91,7 +97,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -
         ) from error
 
     balance = ClickatellBalanceCoordinator(hass, entry, client)
-    await balance.async_config_entry_first_refresh()
+    await balance.async_setup_refresh()
     coverage: ClickatellCoverageCoordinator | None = None
     if client.supports(Operation.COVERAGE):
         coverage = ClickatellCoverageCoordinator(hass, entry, client)
@@ -103,6 +109,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -
         hass.config_entries.async_update_entry(entry, data={**entry.data, **wanted})
     tracker = MessageTracker(hass, entry)
     await tracker.async_load()
+    outbox = Outbox(hass, entry)
+    await outbox.async_load()
 
     # The account's device first: the recipients' devices are linked to it.
     account_device = dr.async_get(hass).async_get_or_create(
@@ -114,8 +122,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -
         balance_coordinator=balance,
         coverage_coordinator=coverage,
         tracker=tracker,
+        outbox=outbox,
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    outbox.async_start()
     async_register_webhook(hass, entry)
     if entry.options.get(CONF_STATUS_POLLING) and client.supports(Operation.STATUS):
         entry.async_on_unload(StatusPoller(hass, entry).async_start())
@@ -136,15 +146,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -> bool:
-    """Unload the platforms; `notify.<name>` goes with the entry's unload callbacks."""
+    """Stop the outbox, keeping what waits; unload the platforms.
+
+    `notify.<name>` goes with the entry's unload callbacks.
+    """
+    await entry.runtime_data.outbox.async_stop()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -> None:
-    """Remove the entry's repair issue, its cloudhook and what it remembered of its messages."""
-    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_NO_CREDIT}_{entry.entry_id}")
+    """Remove the entry's repair issues, its cloudhook, what it remembered and what waited."""
+    for issue in (ISSUE_NO_CREDIT, ISSUE_OUTBOX_WAITING):
+        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")
     await async_delete_cloudhook(hass, entry.data)
     await MessageTracker(hass, entry).async_remove()
+    await Outbox(hass, entry).async_remove()
 
 
 def _recipients(entry: ConfigEntry) -> dict[str, tuple[str, Mapping[str, Any]]]:

@@ -57,6 +57,11 @@ from .const import (
     CONF_MAX_BATCH_SIZE,
     CONF_MAX_PARTS,
     CONF_NUMBER,
+    CONF_OUTBOX,
+    CONF_OUTBOX_ENABLED,
+    CONF_OUTBOX_ISSUE_AFTER,
+    CONF_OUTBOX_MAX_AGE,
+    CONF_OUTBOX_MAX_SIZE,
     CONF_PRIORITY,
     CONF_SENDER,
     CONF_STATUS_POLLING,
@@ -65,6 +70,9 @@ from .const import (
     DEFAULT_BALANCE_INTERVAL,
     DEFAULT_COVERAGE_INTERVAL,
     DEFAULT_LOW_BALANCE_THRESHOLD,
+    DEFAULT_OUTBOX_ISSUE_AFTER,
+    DEFAULT_OUTBOX_MAX_AGE,
+    DEFAULT_OUTBOX_MAX_SIZE,
     DEFAULT_TITLE,
     DOMAIN,
     LOGGER,
@@ -88,6 +96,20 @@ INTEGER_OPTIONS = (
     CONF_PRIORITY,
     CONF_VALIDITY,
 )
+
+# The outbox's options, in their own section of the options form.
+OUTBOX_OPTIONS = (
+    CONF_OUTBOX_ENABLED,
+    CONF_OUTBOX_MAX_AGE,
+    CONF_OUTBOX_MAX_SIZE,
+    CONF_OUTBOX_ISSUE_AFTER,
+)
+
+# The options each section of the options form shows (never the callback password).
+SECTION_OPTIONS: Mapping[str, tuple[str, ...]] = {
+    CONF_TWO_WAY: (CONF_STATUS_POLLING, CONF_CALLBACK_USERNAME),
+    CONF_OUTBOX: OUTBOX_OPTIONS,
+}
 
 # The Platform (One API) first: it is what accounts opened today have.
 API_CHOICES = (ApiFlavour.PLATFORM, ApiFlavour.REST, ApiFlavour.HTTP)
@@ -282,7 +304,8 @@ class ClickatellConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=self._title(),
                     data=data,
-                    options=options,
+                    # New entries keep what cannot go now (see const.py).
+                    options=options | {CONF_OUTBOX_ENABLED: True},
                     description_placeholders={
                         "webhook_url": callback_url(self.hass, data, options)
                     },
@@ -383,24 +406,26 @@ class ClickatellOptionsFlow(OptionsFlowWithReload):
         # No I/O: only to ask the client what the flavour can do.
         probe = create_client(self.hass, entry.data)
         errors: dict[str, str] = {}
-        two_way: dict[str, Any] = {}
+        sections: dict[str, dict[str, Any]] = {}
         if user_input is not None:
-            two_way = user_input.pop(CONF_TWO_WAY, {})
+            sections = {name: user_input.pop(name, {}) for name in SECTION_OPTIONS}
             options = {key: value for key, value in user_input.items() if value not in (None, "")}
             for key in INTEGER_OPTIONS:
                 if key in options:
                     options[key] = int(options[key])
             # The selectors bound every number by what the account's API takes.
+            two_way = sections[CONF_TWO_WAY]
             errors = _sender_errors(options) | _two_way_errors(two_way, entry.options)
             if not errors:
                 options |= _two_way_options(two_way, entry.options)
+                options |= _outbox_options(sections[CONF_OUTBOX], entry.options)
                 return self.async_create_entry(data=options)
 
-        fields = self._fields(probe) | _two_way_section(probe)
+        fields = self._fields(probe) | _outbox_section() | _two_way_section(probe)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                probatio.Schema(fields), _suggested(user_input, two_way, entry.options)
+                probatio.Schema(fields), _suggested(user_input, sections, entry.options)
             ),
             errors=errors,
             description_placeholders={
@@ -410,37 +435,67 @@ class ClickatellOptionsFlow(OptionsFlowWithReload):
 
     @staticmethod
     def _fields(probe: ClickatellClient) -> dict[Any, Any]:
-        def number(
-            low: float, high: float, unit: str | None = None, step: float = 1
-        ) -> NumberSelector:
-            config = NumberSelectorConfig(min=low, max=high, step=step, mode=NumberSelectorMode.BOX)
-            if unit is not None:
-                config["unit_of_measurement"] = unit
-            return NumberSelector(config)
-
         fields: dict[Any, Any] = {
             probatio.Optional(CONF_SENDER): TEXT_SELECTOR,
             probatio.Optional(CONF_DEFAULT_REGION): CountrySelector(),
-            probatio.Required(CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL): number(
+            probatio.Required(CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL): _number(
                 1, 1440, "min"
             ),
         }
         if probe.supports(Operation.COVERAGE):
             fields[probatio.Required(CONF_COVERAGE_INTERVAL, default=DEFAULT_COVERAGE_INTERVAL)] = (
-                number(1, 720, "h")
+                _number(1, 720, "h")
             )
         fields[
             probatio.Required(CONF_LOW_BALANCE_THRESHOLD, default=DEFAULT_LOW_BALANCE_THRESHOLD)
-        ] = number(0, 1_000_000, step=0.01)
-        fields[probatio.Required(CONF_MAX_BATCH_SIZE, default=DEFAULT_MAX_BATCH_SIZE)] = number(
+        ] = _number(0, 1_000_000, step=0.01)
+        fields[probatio.Required(CONF_MAX_BATCH_SIZE, default=DEFAULT_MAX_BATCH_SIZE)] = _number(
             1, probe.batch_ceiling
         )
         limits = {CONF_VALIDITY: (1, 10080, "min"), CONF_MAX_PARTS: (1, 35, None)}
         limits[CONF_PRIORITY] = (1, 3, None)
         for key, (low, high, unit) in limits.items():
             if DEFAULT_SEND_OPTIONS[key] in probe.supported_options:
-                fields[probatio.Optional(key)] = number(low, high, unit)
+                fields[probatio.Optional(key)] = _number(low, high, unit)
         return fields
+
+
+def _number(low: float, high: float, unit: str | None = None, step: float = 1) -> NumberSelector:
+    config = NumberSelectorConfig(min=low, max=high, step=step, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def _outbox_section() -> dict[Any, Any]:
+    """The outbox: on or off, how long and how many SMS may wait, when to raise the issue.
+
+    Off unless set: entries made before the outbox have no such option.
+    """
+    fields = {
+        probatio.Required(CONF_OUTBOX_ENABLED, default=False): BooleanSelector(),
+        probatio.Required(CONF_OUTBOX_MAX_AGE, default=DEFAULT_OUTBOX_MAX_AGE): _number(
+            1, 168, "h"
+        ),
+        probatio.Required(CONF_OUTBOX_MAX_SIZE, default=DEFAULT_OUTBOX_MAX_SIZE): _number(
+            1, 10_000
+        ),
+        probatio.Required(CONF_OUTBOX_ISSUE_AFTER, default=DEFAULT_OUTBOX_ISSUE_AFTER): _number(
+            1, 1440, "min"
+        ),
+    }
+    return {probatio.Optional(CONF_OUTBOX): section(probatio.Schema(fields), {"collapsed": True})}
+
+
+def _outbox_options(outbox: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of the outbox section; without the section, the current ones."""
+    if not outbox:
+        return {key: current[key] for key in OUTBOX_OPTIONS if key in current}
+    return {
+        key: bool(value) if key == CONF_OUTBOX_ENABLED else int(value)
+        for key, value in outbox.items()
+        if key in OUTBOX_OPTIONS
+    }
 
 
 def _two_way_section(probe: ClickatellClient) -> dict[Any, Any]:
@@ -479,18 +534,24 @@ def _two_way_options(two_way: Mapping[str, Any], current: Mapping[str, Any]) -> 
 
 
 def _suggested(
-    user_input: Mapping[str, Any] | None, two_way: Mapping[str, Any], options: Mapping[str, Any]
+    user_input: Mapping[str, Any] | None,
+    sections: Mapping[str, Mapping[str, Any]],
+    options: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """What the form shows: the options, the two-way ones in their section; never a password."""
-    shown_keys = (CONF_STATUS_POLLING, CONF_CALLBACK_USERNAME)
-    section_values = two_way if user_input is not None else options
+    """What the form shows: the options, each section's in its section; never a password."""
+    if user_input is None:
+        user_input, sections = options, dict.fromkeys(SECTION_OPTIONS, options)
+    in_sections = {key for keys in SECTION_OPTIONS.values() for key in keys}
     return {
         **{
             key: value
-            for key, value in (user_input if user_input is not None else options).items()
-            if key not in (*shown_keys, CONF_CALLBACK_PASSWORD)
+            for key, value in user_input.items()
+            if key not in in_sections and key != CONF_CALLBACK_PASSWORD
         },
-        CONF_TWO_WAY: {key: section_values[key] for key in shown_keys if key in section_values},
+        **{
+            name: {key: sections[name][key] for key in keys if key in sections[name]}
+            for name, keys in SECTION_OPTIONS.items()
+        },
     }
 
 

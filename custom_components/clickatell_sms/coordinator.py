@@ -3,10 +3,10 @@
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, override
+from typing import TYPE_CHECKING, cast, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
+    from .outbox import Outbox
     from .tracking import MessageTracker
 
 
@@ -56,6 +57,8 @@ class ClickatellRuntimeData:
     coverage_coordinator: ClickatellCoverageCoordinator | None
     # The messages sent, for their statuses; the events of two-way SMS.
     tracker: MessageTracker
+    # The SMS waiting to be sent again.
+    outbox: Outbox
 
 
 type ClickatellConfigEntry = ConfigEntry[ClickatellRuntimeData]
@@ -130,6 +133,31 @@ class ClickatellBalanceCoordinator(ClickatellCoordinator[Balance]):
             ),
         )
 
+    async def async_setup_refresh(self) -> None:
+        """Read the balance at set-up; only refused credentials stop the set-up.
+
+        Without the API the entry loads all the same: its outbox keeps SMS
+        and sends them when Clickatell is back, and the balance entities are
+        unavailable until it answers. Polls look again every RETRY_INTERVAL.
+        """
+        try:
+            await self.async_config_entry_first_refresh()
+        except ConfigEntryNotReady as error:
+            LOGGER.warning(
+                "Clickatell does not answer %s yet (%s); the balance shows once it does",
+                self.config_entry.title,
+                error.__cause__,
+            )
+
+    @property
+    def last_balance(self) -> Balance | None:
+        """The last balance read; None until the API first answers.
+
+        DataUpdateCoordinator types `data` as always there; it is None until
+        the first refresh succeeds, and the entry may load without it.
+        """
+        return cast("Balance | None", self.data)
+
     @property
     def low_balance_threshold(self) -> float:
         """Below this many credits the low-balance sensor is on."""
@@ -155,7 +183,9 @@ class ClickatellBalanceCoordinator(ClickatellCoordinator[Balance]):
     def async_no_credit(self, level: float | None = None) -> None:
         """Raise the no-credit issue: a send or the balance call said there is none."""
         if level is None:
-            level = max(self.data.balance, 0.0)
+            # No balance read yet when the entry loaded without the API.
+            last = self.last_balance
+            level = max(last.balance, 0.0) if last is not None else 0.0
         if self._no_credit_at is not None:
             level = min(level, self._no_credit_at)
         self._no_credit_at = level

@@ -1,4 +1,4 @@
-"""Diagnostics: the entry, its recipients and the last polls, without secrets or numbers."""
+"""Diagnostics: the entry, recipients, last polls and outbox, without secrets or numbers."""
 
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -77,7 +77,8 @@ async def async_get_config_entry_diagnostics(
         },
         "balance": {
             "last_update_success": balance.last_update_success,
-            "data": asdict(balance.data),
+            # None until the API answers, when the entry loaded without it.
+            "data": asdict(last) if (last := balance.last_balance) is not None else None,
             "low_balance_threshold": balance.low_balance_threshold,
         },
         "two_way": {
@@ -87,6 +88,7 @@ async def async_get_config_entry_diagnostics(
             "messages_remembered": runtime.tracker.remembered,
             "counts": dict(sorted(runtime.tracker.counts.items())),
         },
+        "outbox": runtime.outbox.diagnostics(),
         "coverage": None
         if coverage is None
         else {

@@ -1,19 +1,22 @@
-"""Which translated message names each of the client's errors."""
+"""Which translated message names each of the client's errors, and which errors are for now."""
 
 from typing import Final
 
 from .aioclickatell import (
+    ApiFlavour,
     ClickatellAuthenticationError,
     ClickatellCannotConnectError,
     ClickatellConnectionError,
     ClickatellDestinationError,
     ClickatellError,
+    ClickatellInvalidResponseError,
     ClickatellIpLockdownError,
     ClickatellPaymentRequiredError,
     ClickatellRateLimitError,
     ClickatellServiceUnavailableError,
     ClickatellTimeoutError,
 )
+from .aioclickatell.codes import api_error
 
 # The most specific class first: the first match names the error.
 _KEYS: Final[tuple[tuple[type[ClickatellError], str], ...]] = (
@@ -42,3 +45,31 @@ def error_key(error: ClickatellError, *, sending: bool = False) -> str:
     ):
         return "send_unconfirmed"
     return next((key for kind, key in _KEYS if isinstance(error, kind)), "api_error")
+
+
+def worth_retrying(error: ClickatellError) -> bool:
+    """Whether a send that failed so may go later, from the outbox.
+
+    Clickatell could not be reached, asked to wait (503 / 901, 429 / 130),
+    or its answer was lost: a timeout, a connection broken mid-request or an
+    answer nobody can read. The last three may hide an accepted SMS, so
+    sending again may text twice; not sending again may lose an alarm, and
+    the outbox chooses the duplicate (see docs/home-assistant.md).
+    """
+    return isinstance(
+        error,
+        ClickatellConnectionError
+        | ClickatellServiceUnavailableError
+        | ClickatellRateLimitError
+        | ClickatellInvalidResponseError,
+    )
+
+
+def refused_for_now(api: ApiFlavour, code: str | None) -> bool:
+    """Whether Clickatell refused one recipient for now (901, 130; the One API's 18, 19, 43).
+
+    The client's own table decides, as it does for a whole request.
+    """
+    return code is not None and isinstance(
+        api_error(api, code=code), ClickatellServiceUnavailableError | ClickatellRateLimitError
+    )

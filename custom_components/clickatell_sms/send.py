@@ -6,6 +6,7 @@ report failures the same way.
 """
 
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -13,6 +14,7 @@ import probatio
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
+from homeassistant.util.ulid import ulid_hex
 
 from .aioclickatell import (
     ClickatellAuthenticationError,
@@ -22,10 +24,14 @@ from .aioclickatell import (
     ClickatellInvalidRequestError,
     ClickatellIpLockdownError,
     ClickatellPaymentRequiredError,
+    ClickatellRateLimitError,
     ClickatellUnsupportedError,
+    MessagePlan,
+    MessageResult,
     SendOptions,
     SendResult,
     normalize_number,
+    normalize_numbers,
 )
 from .aioclickatell.const import MAX_SCHEDULE_DAYS
 from .const import (
@@ -36,7 +42,7 @@ from .const import (
     LOGGER,
     SUBENTRY_RECIPIENT,
 )
-from .errors import error_key
+from .errors import error_key, refused_for_now, worth_retrying
 from .helpers import SEND_RETRY
 
 if TYPE_CHECKING:
@@ -44,7 +50,8 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
-    from .coordinator import ClickatellConfigEntry
+    from .coordinator import ClickatellConfigEntry, ClickatellRuntimeData
+    from .outbox import Outbox
 
 # The options a send takes (notify `data`, action fields) -> the client's SendOptions field.
 SEND_OPTION_FIELDS: Final[Mapping[str, str]] = {
@@ -246,16 +253,23 @@ async def action_errors(
         raise _home_assistant_error(hass, entry, error, sending=sending) from error
 
 
-def _home_assistant_error(
-    hass: HomeAssistant, entry: ClickatellConfigEntry, error: ClickatellError, *, sending: bool
-) -> HomeAssistantError:
-    """The error to raise for a failure that is not the caller's mistake."""
+def async_account_problem(
+    hass: HomeAssistant, entry: ClickatellConfigEntry, error: ClickatellError
+) -> None:
+    """A refused key starts re-authentication; no credit raises the repair issue."""
     if isinstance(error, ClickatellAuthenticationError) and not isinstance(
         error, ClickatellIpLockdownError
     ):
         entry.async_start_reauth(hass)
     elif isinstance(error, ClickatellPaymentRequiredError):
         entry.runtime_data.balance_coordinator.async_no_credit()
+
+
+def _home_assistant_error(
+    hass: HomeAssistant, entry: ClickatellConfigEntry, error: ClickatellError, *, sending: bool
+) -> HomeAssistantError:
+    """The error to raise for a failure that is not the caller's mistake."""
+    async_account_problem(hass, entry, error)
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key=error_key(error, sending=sending),
@@ -273,73 +287,187 @@ def _log_partial_send(error: ClickatellError) -> None:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Sent:
+    """What became of a send: Clickatell's answer per recipient, and who waits in the outbox."""
+
+    recipients: tuple[str, ...]  # as the API writes them, in the call's order
+    answers: Mapping[str, MessageResult]  # by recipient; none for those in the outbox
+    plan: MessagePlan
+    requests: int
+    client_message_id: str
+
+    @property
+    def accepted(self) -> tuple[MessageResult, ...]:
+        """Recipients Clickatell accepted."""
+        return tuple(answer for answer in self.answers.values() if answer.accepted)
+
+    @property
+    def rejected(self) -> tuple[MessageResult, ...]:
+        """Recipients Clickatell refused, each with its error."""
+        return tuple(answer for answer in self.answers.values() if not answer.accepted)
+
+    @property
+    def queued(self) -> tuple[str, ...]:
+        """Recipients whose SMS waits in the outbox."""
+        return tuple(number for number in self.recipients if number not in self.answers)
+
+
+def record_sent(runtime: ClickatellRuntimeData, result: SendResult) -> None:
+    """Remember what Clickatell accepted, for its statuses; a message accepted proves credit."""
+    runtime.tracker.async_sent(result)
+    if result.accepted:
+        runtime.balance_coordinator.async_credit_restored()
+
+
 async def async_send(
     hass: HomeAssistant,
     entry: ClickatellConfigEntry,
     targets: Iterable[str],
     message: str,
     options: SendOptions | None = None,
-) -> SendResult:
+) -> Sent:
     """Send to every target in as few requests as the batch size allows.
 
     Recipients the API refuses are in the result; the caller decides whether
-    that is an error (see `raise_for_rejected`).
+    that is an error (see `raise_for_rejected`). With the outbox on, what
+    cannot go now waits there, and so does a new SMS to a recipient with SMS
+    waiting, behind them: the call succeeds for those (see outbox.py).
     """
     numbers = resolve_targets(entry, targets)
     check_supported(entry, options)
     runtime = entry.runtime_data
+    client = runtime.client
+    outbox = runtime.outbox if runtime.outbox.enabled else None
+    # Every SMS has a client message ID, the same on every try from the outbox.
+    options = replace(
+        options or SendOptions(),
+        client_message_id=(options and options.client_message_id) or ulid_hex(),
+    )
+    called_at = dt_util.utcnow()
+    result: SendResult | None = None
     try:
         async with action_errors(hass, entry, sending=True):
-            try:
-                result = await runtime.client.send(numbers, message, options, retry=SEND_RETRY)
-            except ClickatellError as error:
-                # What went out before a later batch failed still gets its statuses.
-                if error.partial_result is not None:
-                    runtime.tracker.async_sent(error.partial_result)
-                raise
+            recipients = normalize_numbers(numbers, client.default_region)
+            plan = client.plan(message, options)
+            behind: set[str] = set()
+            if outbox is not None:
+                # Clickatell asked for no request yet: everything waits.
+                behind = set(recipients) if outbox.held else outbox.waiting_for(recipients)
+                outbox.check_room(len(behind))
+            error: ClickatellError | None = None
+            if direct := [number for number in recipients if number not in behind]:
+                result, error = await _async_send_now(
+                    runtime, direct, message, options, outbox=outbox
+                )
+            answers = {
+                item.to: item
+                for item in (result.messages if result is not None else ())
+                if outbox is None
+                or item.accepted
+                or not refused_for_now(client.api, item.error_code)
+            }
+            if outbox is not None and (
+                waiting := [number for number in recipients if number not in answers]
+            ):
+                try:
+                    outbox.async_enqueue(
+                        message,
+                        options,
+                        waiting,
+                        called_at,
+                        failed=len(waiting) > len(behind),
+                        retry_after=error.retry_after
+                        if isinstance(error, ClickatellRateLimitError)
+                        else None,
+                    )
+                except HomeAssistantError as full:
+                    raise full from error
+                LOGGER.warning(
+                    "%s SMS wait in the outbox of %s (client message ID %s)%s",
+                    len(waiting),
+                    entry.title,
+                    options.client_message_id,
+                    f": {error}" if error is not None else "",
+                )
     finally:
         # The balance may have changed, or the send failed for the want of
         # it: show it now (with the repair issue) rather than at the next poll.
         await runtime.balance_coordinator.async_request_refresh()
-    if result.accepted:
-        runtime.balance_coordinator.async_credit_restored()
-        runtime.tracker.async_sent(result)
-    return result
+    return Sent(
+        recipients=tuple(recipients),
+        answers=answers,
+        plan=plan,
+        requests=result.requests if result is not None else 0,
+        client_message_id=options.client_message_id or "",
+    )
 
 
-def raise_for_rejected(entry: ClickatellConfigEntry, result: SendResult) -> None:
-    """Raise, listing them, if the API refused any recipient (the others were sent)."""
-    if not result.rejected:
+async def _async_send_now(
+    runtime: ClickatellRuntimeData,
+    recipients: list[str],
+    message: str,
+    options: SendOptions,
+    *,
+    outbox: Outbox | None,
+) -> tuple[SendResult | None, ClickatellError | None]:
+    """Send to these recipients (as the API writes them): what was answered, and the failure.
+
+    With an outbox, a failure worth retrying is returned with what went
+    before it (None if nothing did), for the rest to wait; else it is raised.
+    """
+    try:
+        result = await runtime.client.send(
+            [f"+{number}" for number in recipients], message, options, retry=SEND_RETRY
+        )
+    except ClickatellError as error:
+        # What went out before a later batch failed still gets its statuses.
+        if error.partial_result is not None:
+            record_sent(runtime, error.partial_result)
+        if outbox is None or not worth_retrying(error):
+            raise
+        return error.partial_result, error
+    record_sent(runtime, result)
+    # Clickatell answers again: what waits need not wait out its backoff.
+    runtime.outbox.async_api_answered()
+    return result, None
+
+
+def raise_for_rejected(entry: ClickatellConfigEntry, sent: Sent) -> None:
+    """Raise, listing them, if the API refused any recipient (the others were sent or wait)."""
+    if not sent.rejected:
         return
     names = recipient_names(entry)
     rejected = ", ".join(
         f"{names.get(item.to, item.to)} ({item.error_description or item.error_code})"
-        for item in result.rejected
+        for item in sent.rejected
     )
     raise HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key="recipients_rejected",
         translation_placeholders={
             "rejected": rejected,
-            "accepted": str(len(result.accepted)),
+            "accepted": str(len(sent.accepted)),
         },
     )
 
 
-def send_response(entry: ClickatellConfigEntry, result: SendResult) -> dict[str, Any]:
+def send_response(entry: ClickatellConfigEntry, sent: Sent) -> dict[str, Any]:
     """The `send_message` action's response: one item per recipient, and totals.
 
     `estimated_credits` is parts x the recipient's minimum charge from the
     coverage sensors where known, else parts x 1 credit (`charge_basis` says
-    which); it is an estimate, not Clickatell's bill.
+    which); it is an estimate, not Clickatell's bill. A recipient whose SMS
+    waits in the outbox is `queued`, with no message ID and no cost yet.
     """
     runtime = entry.runtime_data
     charges = runtime.coverage_coordinator.minimum_charges() if runtime.coverage_coordinator else {}
     names = recipient_names(entry)
-    parts = result.plan.parts
+    parts = sent.plan.parts
     messages: list[dict[str, Any]] = []
     total = 0.0
-    for item in result.messages:
+    for number in sent.recipients:
+        item = sent.answers.get(number, MessageResult(to=number, accepted=False))
         estimated: float | None = None
         basis: str | None = None
         if item.accepted:
@@ -354,6 +482,7 @@ def send_response(entry: ClickatellConfigEntry, result: SendResult) -> dict[str,
                 "to": item.to,
                 "recipient": names.get(item.to),
                 "accepted": item.accepted,
+                "queued": number not in sent.answers,
                 "message_id": item.api_message_id,
                 "error_code": item.error_code,
                 "error_description": item.error_description,
@@ -364,12 +493,13 @@ def send_response(entry: ClickatellConfigEntry, result: SendResult) -> dict[str,
         )
     return {
         "messages": messages,
-        "accepted": len(result.accepted),
-        "rejected": len(result.rejected),
+        "accepted": len(sent.accepted),
+        "rejected": len(sent.rejected),
+        "queued": bool(sent.queued),
         "parts": parts,
-        "encoding": result.plan.encoding.value,
-        "truncated": result.plan.truncated,
-        "requests": result.requests,
-        "client_message_id": result.client_message_id,
+        "encoding": sent.plan.encoding.value,
+        "truncated": sent.plan.truncated,
+        "requests": sent.requests,
+        "client_message_id": sent.client_message_id,
         "estimated_credits": round(total, 4),
     }

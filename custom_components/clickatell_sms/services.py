@@ -1,4 +1,4 @@
-"""The integration's actions: send_message (with a response) and stop_message."""
+"""The integration's actions: send_message (with a response), stop_message and the outbox's."""
 
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,8 @@ from .const import (
     ATTR_MESSAGE_ID,
     ATTR_RECIPIENTS,
     DOMAIN,
+    SERVICE_CLEAR_OUTBOX,
+    SERVICE_RETRY_OUTBOX,
     SERVICE_SEND_MESSAGE,
     SERVICE_STOP_MESSAGE,
 )
@@ -59,6 +61,9 @@ STOP_MESSAGE_SCHEMA = probatio.Schema(
         probatio.Required(ATTR_MESSAGE_ID): cv.string,
     }
 )
+
+
+OUTBOX_SCHEMA = probatio.Schema({probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 
 
 def _entry(call: ServiceCall) -> ClickatellConfigEntry:
@@ -136,6 +141,17 @@ async def _async_stop_message(call: ServiceCall) -> ServiceResponse:
     }
 
 
+async def _async_retry_outbox(call: ServiceCall) -> None:
+    """Send what waits now, without waiting out the backoff (a Retry-After still applies)."""
+    _entry(call).runtime_data.outbox.async_retry()
+
+
+async def _async_clear_outbox(call: ServiceCall) -> ServiceResponse:
+    """Drop what waits, each SMS with its expired_from_outbox event; how many were dropped."""
+    cleared = await _entry(call).runtime_data.outbox.async_clear()
+    return {"cleared": cleared} if call.return_response else None
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions, once for every entry."""
@@ -151,5 +167,15 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_STOP_MESSAGE,
         _async_stop_message,
         schema=STOP_MESSAGE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_RETRY_OUTBOX, _async_retry_outbox, schema=OUTBOX_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CLEAR_OUTBOX,
+        _async_clear_outbox,
+        schema=OUTBOX_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )

@@ -1,5 +1,6 @@
 """Fixtures for the Clickatell SMS integration: a simulator on loopback, entries that use it."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
 from decimal import Decimal
@@ -75,6 +76,23 @@ async def simulator(socket_enabled: None) -> AsyncIterator[Simulator]:
     await sim.start(host="127.0.0.1", port=0)
     yield sim
     await sim.stop()
+
+
+async def stop_simulator(simulator: Simulator) -> int:
+    """Stop listening, and let Home Assistant's session see its idle connection closed.
+
+    A send on a connection the server already closed meets a broken
+    connection, which may hide an accepted message; a fresh connection to a
+    closed port is refused: nothing was sent. Returns the port, to start
+    the simulator on again.
+    """
+    port = int(simulator.root_url.rsplit(":", 1)[1])
+    await simulator.stop()
+    # A few turns of the loop, not a sleep: with `freezer` the loop's clock
+    # stands still. The close arrives over loopback at once.
+    for _ in range(10):
+        await asyncio.sleep(0)
+    return port
 
 
 @pytest.fixture

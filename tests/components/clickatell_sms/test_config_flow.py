@@ -30,6 +30,11 @@ from custom_components.clickatell_sms.const import (
     CONF_MAX_BATCH_SIZE,
     CONF_MAX_PARTS,
     CONF_NUMBER,
+    CONF_OUTBOX,
+    CONF_OUTBOX_ENABLED,
+    CONF_OUTBOX_ISSUE_AFTER,
+    CONF_OUTBOX_MAX_AGE,
+    CONF_OUTBOX_MAX_SIZE,
     CONF_PRIORITY,
     CONF_SENDER,
     CONF_VALIDITY,
@@ -94,7 +99,12 @@ async def test_user_flow(hass: HomeAssistant, simulator: Simulator, api: ApiFlav
     assert result["title"] == "Clickatell"
     entry = result["result"]
     assert entry.data == entry_data(api, simulator) | {CONF_WEBHOOK_ID: ANY}
-    assert entry.options == {CONF_SENDER: "HomeAlarm", CONF_DEFAULT_REGION: "ZA"}
+    # The outbox is on for new entries.
+    assert entry.options == {
+        CONF_SENDER: "HomeAlarm",
+        CONF_DEFAULT_REGION: "ZA",
+        CONF_OUTBOX_ENABLED: True,
+    }
     assert entry.unique_id == account_identity(entry.data)
     assert API_KEY not in entry.unique_id
     assert entry.state is ConfigEntryState.LOADED
@@ -469,6 +479,60 @@ async def test_options_flow(hass: HomeAssistant, init_integration: MockConfigEnt
     assert runtime.balance_coordinator.update_interval.total_seconds() == 600
     # The threshold is above the balance of 100.
     assert hass.states.get("binary_sensor.clickatell_low_balance").state == "on"
+
+
+def _outbox_suggestions(result: dict[str, Any]) -> dict[str, Any]:
+    """What the form suggests in the outbox section."""
+    section = next(
+        value for key, value in result["data_schema"].schema.items() if key == CONF_OUTBOX
+    )
+    return {
+        str(key): key.description["suggested_value"]
+        for key in section.schema.schema
+        if (key.description or {}).get("suggested_value") is not None
+    }
+
+
+@pytest.mark.parametrize("options", [{CONF_OUTBOX_ENABLED: True}])
+async def test_options_flow_outbox(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """Its section shows the options, keeps what was typed after an error, and stores them."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert _outbox_suggestions(result) == {CONF_OUTBOX_ENABLED: True}
+    outbox = {
+        CONF_OUTBOX_ENABLED: False,
+        # Number selectors answer with floats.
+        CONF_OUTBOX_MAX_AGE: 48.0,
+        CONF_OUTBOX_MAX_SIZE: 20.0,
+        CONF_OUTBOX_ISSUE_AFTER: 15.0,
+    }
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SENDER: "Not a valid sender", CONF_OUTBOX: outbox}
+    )
+    assert result["errors"] == {CONF_SENDER: "invalid_sender"}
+    assert _outbox_suggestions(result) == outbox
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_OUTBOX: outbox}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    stored = {key: init_integration.options[key] for key in outbox}
+    assert stored == {
+        CONF_OUTBOX_ENABLED: False,
+        CONF_OUTBOX_MAX_AGE: 48,
+        CONF_OUTBOX_MAX_SIZE: 20,
+        CONF_OUTBOX_ISSUE_AFTER: 15,
+    }
+    assert type(stored[CONF_OUTBOX_MAX_SIZE]) is int
+    outbox_now = init_integration.runtime_data.outbox
+    assert (outbox_now.enabled, outbox_now.max_size) == (False, 20)
+
+    # A form sent without the section keeps them.
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert {key: init_integration.options[key] for key in outbox} == stored
 
 
 @pytest.mark.parametrize("api", [ApiFlavour.PLATFORM])

@@ -36,8 +36,12 @@ BLUEPRINTS = REPOSITORY / "blueprints" / "automation" / "clickatell_sms"
 
 def _examples(path: Path) -> list[Any]:
     text = path.read_text(encoding="utf-8")
-    # The "Two-way SMS" examples need callbacks: test_two_way_examples.py runs them.
-    text = re.sub(r"\n## Two-way SMS\n.*?(?=\n## )", "", text, flags=re.DOTALL)
+    # Sections whose examples need more than a send have tests of their own:
+    # "Two-way SMS" needs callbacks (test_two_way_examples.py), "The outbox"
+    # an outage and "Direct, through a relay, or both" the relay's entities
+    # (test_outbox_examples.py).
+    for title in ("Two-way SMS", "The outbox", "Direct, through a relay, or both"):
+        text = re.sub(rf"\n## {re.escape(title)}\n.*?(?=\n## )", "", text, flags=re.DOTALL)
     return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)]
 
 
@@ -98,6 +102,9 @@ async def test_the_documented_response_is_the_response(
     for item, actual in zip(documented["messages"], response["messages"], strict=True):
         if item["message_id"] is not None:
             item["message_id"] = actual["message_id"]
+    # Made for each SMS: the documented one has its form.
+    assert re.fullmatch(r"[0-9a-f]{32}", documented["client_message_id"])
+    documented["client_message_id"] = response["client_message_id"]
     assert response == documented
 
 

@@ -4,18 +4,23 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_WEBHOOK_ID
+from homeassistant.const import CONF_WEBHOOK_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from clickatell_relay.simulator import Simulator
 from custom_components.clickatell_sms import notify
-from custom_components.clickatell_sms.const import CONF_MAX_BATCH_SIZE, DOMAIN
+from custom_components.clickatell_sms.const import CONF_MAX_BATCH_SIZE, DOMAIN, RETRY_INTERVAL
 
 from .conftest import BOB_SUBENTRY_ID
 
@@ -37,15 +42,87 @@ async def test_load_unload(
     assert hass.services.has_service(DOMAIN, "send_message")
 
 
-async def test_setup_retries_while_the_api_is_down(
-    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+@pytest.mark.parametrize("fault", ["unavailable", "drop", "stopped"])
+async def test_setup_without_the_api(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+    fault: str,
 ) -> None:
+    """A restart while Clickatell is down: the entry loads (its outbox must run), and waits.
+
+    It used to stay in setup_retry until the API came back, with no notify
+    service, no outbox and no entities. Now the balance entities are
+    unavailable until the API answers, and then show it.
+    """
+    port = int(simulator.root_url.rsplit(":", 1)[1])
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    if fault == "stopped":
+        await simulator.stop()
+    else:
+        simulator.inject(fault)
+
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert hass.services.has_service("notify", "clickatell")
+    assert hass.states.get("sensor.clickatell_outbox").state == "0"
+    for entity_id in ("sensor.clickatell_balance", "binary_sensor.clickatell_low_balance"):
+        assert hass.states.get(entity_id).state == STATE_UNAVAILABLE, entity_id
+    assert "Clickatell does not answer Clickatell yet" in caplog.text
+
+    if fault == "stopped":
+        await simulator.start(port=port)
+    else:
+        simulator.clear_faults()
+    freezer.tick(RETRY_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert hass.states.get("sensor.clickatell_balance").state == "100.0"
+    assert hass.states.get("binary_sensor.clickatell_low_balance").state == "off"
+
+
+async def test_a_new_entry_without_the_api_gets_its_balance_sensor_when_it_answers(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    mock_config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Whether the balance is in credits or a currency is known only from the API's answer."""
     simulator.inject("unavailable")
     mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.clickatell_balance") is None
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
+    assert diagnostics["balance"]["data"] is None
+    # Reloaded and polled while still down: still no balance sensor.
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    freezer.tick(RETRY_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("sensor.clickatell_balance") is None
+    # A send refused for lack of credit before any balance was read: the issue all the same.
+    mock_config_entry.runtime_data.balance_coordinator.async_no_credit()
+    assert issue_registry.async_get_issue(DOMAIN, f"no_credit_{mock_config_entry.entry_id}")
 
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    simulator.clear_faults()
+    freezer.tick(RETRY_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    state = hass.states.get("sensor.clickatell_balance")
+    assert state.state == "100.0"
+    assert state.attributes["unit_of_measurement"] == "credits"
+    # The balance rose above what it was when credit ran out (nothing read: 0).
+    assert not issue_registry.async_get_issue(DOMAIN, f"no_credit_{mock_config_entry.entry_id}")
 
 
 async def test_setup_with_refused_credentials_starts_reauthentication(

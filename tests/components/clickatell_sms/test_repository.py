@@ -36,7 +36,11 @@ from PIL import Image
 
 import custom_components.clickatell_sms as integration
 from custom_components.clickatell_sms.const import DOMAIN
-from custom_components.clickatell_sms.services import SEND_MESSAGE_SCHEMA, STOP_MESSAGE_SCHEMA
+from custom_components.clickatell_sms.services import (
+    OUTBOX_SCHEMA,
+    SEND_MESSAGE_SCHEMA,
+    STOP_MESSAGE_SCHEMA,
+)
 
 ROOT = Path(integration.__file__).parent
 REPOSITORY = ROOT.parents[1]
@@ -197,7 +201,12 @@ def _fields(service: dict[str, Any]) -> dict[str, Any]:
 
 async def test_services_yaml_strings_icons_and_code_agree(hass: HomeAssistant) -> None:
     """Selectors are validated by Home Assistant's own selector schemas (hence `hass`)."""
-    schemas = {"send_message": SEND_MESSAGE_SCHEMA, "stop_message": STOP_MESSAGE_SCHEMA}
+    schemas = {
+        "send_message": SEND_MESSAGE_SCHEMA,
+        "stop_message": STOP_MESSAGE_SCHEMA,
+        "retry_outbox": OUTBOX_SCHEMA,
+        "clear_outbox": OUTBOX_SCHEMA,
+    }
     assert set(SERVICES) == set(schemas) == set(STRINGS["services"]) == set(ICONS["services"])
     for name, service in SERVICES.items():
         assert cv.slug(name) == name

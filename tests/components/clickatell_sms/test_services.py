@@ -1,5 +1,6 @@
 """The clickatell_sms.send_message and clickatell_sms.stop_message actions."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,7 +44,9 @@ async def test_send_message_response(
         ids.get("27831234567"),
         None,
     ]
-    assert response == snapshot(exclude=props("message_id"))
+    assert response == snapshot(exclude=props("message_id", "client_message_id"))
+    # Every SMS gets a client message ID of its own (see test_outbox.py).
+    assert re.fullmatch(r"[0-9a-f]{32}", response["client_message_id"])
     # Alice costs a credit a part and Bob a third (their coverage); the
     # unknown number is assumed at a credit a part; the blocked one costs nothing.
     assert response["estimated_credits"] == 2 + 0.66 + 2

@@ -17,9 +17,9 @@ from homeassistant.exceptions import HomeAssistantError
 
 from clickatell_relay.simulator import Simulator
 from custom_components.clickatell_sms.aioclickatell import ApiFlavour
-from custom_components.clickatell_sms.const import DOMAIN
+from custom_components.clickatell_sms.const import CONF_OUTBOX_ENABLED, DOMAIN
 
-from .conftest import ALICE
+from .conftest import ALICE, stop_simulator
 
 pytestmark = [
     pytest.mark.usefixtures("init_integration"),
@@ -43,17 +43,6 @@ async def _send_message(hass: HomeAssistant) -> Any:
 
 
 SENDS = pytest.mark.parametrize("send", [_notify, _send_message], ids=["notify", "send_message"])
-
-
-async def _stop(simulator: Simulator) -> None:
-    """Stop listening, and let Home Assistant's session see its idle connection closed.
-
-    A send on a connection the server already closed meets a broken
-    connection, which may hide an accepted message and is never retried; a
-    fresh connection to a closed port is refused, and is.
-    """
-    await simulator.stop()
-    await asyncio.sleep(0.1)
 
 
 def _sends(simulator: Simulator) -> int:
@@ -153,8 +142,7 @@ async def test_a_refused_connection_is_retried(
     hass: HomeAssistant, simulator: Simulator, send: Send
 ) -> None:
     """Nothing was written to a refused connection: the next try sends the alert."""
-    port = int(simulator.root_url.rsplit(":", 1)[1])
-    await _stop(simulator)
+    port = await stop_simulator(simulator)
     simulator.reset()
 
     async def come_back() -> None:
@@ -174,9 +162,25 @@ async def test_a_refused_connection_is_retried(
 async def test_no_connection_is_named(
     hass: HomeAssistant, simulator: Simulator, send: Send
 ) -> None:
-    await _stop(simulator)
+    await stop_simulator(simulator)
 
     with pytest.raises(HomeAssistantError) as caught:
         await send(hass)
 
     assert caught.value.translation_key == "cannot_connect"
+
+
+@SENDS
+@pytest.mark.parametrize("options", [{CONF_OUTBOX_ENABLED: True}])
+async def test_with_the_outbox_a_lasting_outage_waits_there(
+    hass: HomeAssistant, simulator: Simulator, send: Send
+) -> None:
+    """Tried as often as without the outbox, then kept for later: the call succeeds."""
+    simulator.reset()
+    simulator.inject("unavailable")
+
+    await send(hass)
+    await hass.async_block_till_done()
+
+    assert _sends(simulator) == 4  # the outbox's first try waits for its backoff
+    assert hass.states.get("sensor.clickatell_outbox").state == "1"

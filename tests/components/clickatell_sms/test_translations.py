@@ -43,7 +43,7 @@ def test_exceptions_and_issues_have_texts() -> None:
     keys = _used(r'translation_key="(\w+)"') - entities
     assert keys
     assert keys <= set(STRINGS["exceptions"])
-    assert set(STRINGS["issues"]) == {"no_credit"}
+    assert set(STRINGS["issues"]) == {"no_credit", "outbox_waiting"}
 
 
 def test_flow_errors_and_aborts_have_texts() -> None:
