@@ -2,12 +2,12 @@
 
 Pure functions, no I/O: the receive path calls `parse_payload` for every
 message, and property tests feed it arbitrary bytes. A payload is plain text
-or a JSON object with `text` (or `message`), and optionally `recipients`
-(names or numbers, checked against the allowlist by routing), `priority` and
-`options`. A route's template builds the text from the JSON fields with
-`{field}` or `{nested.field}` references and nothing else (no attribute or
-index access, no format specifications), so a payload cannot reach into
-Python objects.
+or a JSON object with `text` (or `message`), and optionally `title` (put on
+the first line: SMS has no subject), `recipients` (names or numbers, checked
+against the allowlist by routing), `priority` and `options`. A route's
+template builds the text from the JSON fields with `{field}` or
+`{nested.field}` references and nothing else (no attribute or index access,
+no format specifications), so a payload cannot reach into Python objects.
 """
 
 from __future__ import annotations
@@ -244,8 +244,10 @@ def _from_json(
     payload_options: frozenset[str],
 ) -> Alert | Rejection:
     text_value = document.get("text", document.get("message"))
-    if text_value is not None and not isinstance(text_value, str):
-        return Rejection(reason=Reason.BAD_JSON, detail="text must be a string")
+    title = document.get("title")
+    for name, value in (("text", text_value), ("title", title)):
+        if value is not None and not isinstance(value, str):
+            return Rejection(reason=Reason.BAD_JSON, detail=f"{name} must be a string")
     if template is None and (text_value is None or not text_value.strip()):
         return Rejection(
             reason=Reason.EMPTY if text_value is not None else Reason.BAD_JSON,
@@ -257,8 +259,11 @@ def _from_json(
     if isinstance(extras, Rejection):
         return extras
     recipients, priority, options = extras
-    fields = {**document, "topic": topic, "text": (text_value or "").strip()}
-    alert = _finish((text_value or "").strip(), fields, template, max_parts)
+    message = (text_value or "").strip()
+    fields = {**document, "topic": topic, "text": message}
+    # As the integration's notify does; a route's template places the title itself.
+    text = f"{title.strip()}\n{message}" if title and title.strip() else message
+    alert = _finish(text, fields, template, max_parts)
     if isinstance(alert, Rejection):
         return alert
     return Alert(text=alert.text, recipients=recipients, priority=priority, options=options)

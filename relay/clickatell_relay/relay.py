@@ -287,9 +287,7 @@ class Relay:
         # Nothing on the session's way waits for a PUBACK: a broker that answers
         # late is not a broken connection (the keepalive finds those).
         connection.publish_nowait(mqtt.availability_topic, ONLINE, qos=1, retain=True)
-        if self.config.status.discovery:
-            for topic, payload in discovery_messages(self.config):
-                connection.publish_nowait(topic, payload, qos=1, retain=True)
+        stale = await self._announce(connection) if self.config.status.discovery else []
         self.connected.set()
         self._changed()
         try:
@@ -297,6 +295,8 @@ class Relay:
                 group.create_task(self._receive(connection, stop), name="receive")
                 group.create_task(self._publish_status(connection, stop), name="status")
                 group.create_task(self._publish_dead_letters(connection, stop), name="dead-letters")
+                if stale:
+                    group.create_task(self._remove_entities(connection, stale), name="discovery")
         except ExceptionGroup as errors:
             # Not `except*`: on Python 3.11.0-3.11.3 (Raspberry Pi OS and Debian 12
             # ship 3.11.2) a `raise` inside `except*` comes out wrapped in another
@@ -309,6 +309,34 @@ class Relay:
                 raise other from None  # the supervisor logs it with every traceback
             assert lost is not None  # noqa: S101 - what is neither ended nor other is lost
             raise _first(lost) from None
+
+    async def _announce(self, connection: MqttConnection) -> list[str]:
+        """Publish the discovery configs; the topics an earlier configuration announced.
+
+        After the subscriptions: a notify entity appears only once its command
+        topic is held for us. The earlier topics stay remembered until their
+        removal is acknowledged (`_remove_entities`).
+        """
+        messages = discovery_messages(self.config)
+        for topic, payload in messages:
+            connection.publish_nowait(topic, payload, qos=1, retain=True)
+        announced = [topic for topic, _payload in messages]
+        remembered = await self.store.call(self.store.get_meta, "discovery")
+        previous: list[str] = json.loads(remembered) if remembered else []
+        stale = [topic for topic in previous if topic not in announced]
+        await self.store.call(self.store.set_meta, "discovery", json.dumps(announced + stale))
+        return stale
+
+    async def _remove_entities(self, connection: MqttConnection, stale: list[str]) -> None:
+        """Empty retained configs remove entities from Home Assistant; then they are forgotten.
+
+        A contact no longer opted in, a node ID changed: a removal lost with the
+        connection is sent again on the next.
+        """
+        for topic in stale:
+            await connection.publish(topic, "", qos=1, retain=True)
+        announced = [topic for topic, _payload in discovery_messages(self.config)]
+        await self.store.call(self.store.set_meta, "discovery", json.dumps(announced))
 
     async def _receive(self, connection: MqttConnection, stop: asyncio.Event) -> None:
         """Take what has arrived (with a linger, what comes within it), commit, ack; again."""

@@ -112,7 +112,9 @@ class Router:
     def __init__(self, config: RelayConfig) -> None:
         """Index the routes of a configuration."""
         self._config = config
-        self.routes = config.routes
+        # A notify entity's route first: its topic is the entity's, whatever filter
+        # of the configuration also matches it.
+        self.routes = sorted(config.routes, key=lambda route: route.notify_entity is None)
 
     def subscriptions(self, shared_group: str | None = None) -> list[str]:
         """The filters to subscribe to, as `$share/<group>/...` when sharing."""
@@ -122,7 +124,7 @@ class Router:
         return filters
 
     def route_for(self, topic: str) -> RouteConfig | None:
-        """The first route, in configuration order, whose filter matches."""
+        """The first route whose filter matches: a notify entity's, then in configuration order."""
         return next((route for route in self.routes if topic_matches(route.topic, topic)), None)
 
     def resolve(self, route: RouteConfig, alert: Alert) -> Routed | Rejection:

@@ -4,12 +4,16 @@
 otherwise (our last will says `offline` when we vanish). `<prefix>/status`
 holds the retained JSON below. Discovery configs under
 `<discovery_prefix>/sensor/<node_id>/<object>/config` make the figures appear
-in Home Assistant as sensors of one device, with no configuration there.
+in Home Assistant as sensors of one device, with no configuration there, and
+`<discovery_prefix>/notify/<node_id>/<name>/config` a notify entity per
+contact or group of `status.notify_entities`, which publishes to the
+entity's route (`<prefix>/notify/<name>`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +27,11 @@ if TYPE_CHECKING:
 
 ONLINE: Final = "online"
 OFFLINE: Final = "offline"
+# The relay's JSON alert, with the message escaped by Home Assistant's own JSON
+# filter: a message that looks like JSON, or has quotes or braces, stays text.
+# (Home Assistant's MQTT notify gives the template the message only: no title.)
+NOTIFY_COMMAND_TEMPLATE: Final = '{{ {"text": value} | to_json }}'
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass
@@ -191,6 +200,15 @@ _ENTITIES: Final = (
 )
 
 
+def notify_object_id(name: str) -> str:
+    """A contact's or group's name as it appears in its notify entity's ID.
+
+    As Home Assistant's `slugify` makes it of an ASCII name: what is neither a
+    letter nor a digit becomes one `_`, none at either end.
+    """
+    return _SEPARATORS.sub("_", name.lower()).strip("_")
+
+
 def discovery_messages(config: RelayConfig) -> list[tuple[str, str]]:
     """(topic, retained payload) of every Home Assistant discovery config."""
     status = config.status
@@ -222,4 +240,23 @@ def discovery_messages(config: RelayConfig) -> list[tuple[str, str]]:
         }
         topic = f"{status.discovery_prefix}/{entity.component}/{node}/{entity.object_id}/config"
         messages.append((topic, json.dumps({k: v for k, v in payload.items() if v is not None})))
+    for name in status.notify_entities:
+        object_id = notify_object_id(name)
+        payload = {
+            "name": name,
+            "unique_id": f"{node}_notify_{object_id}",
+            "default_entity_id": f"notify.{node}_{object_id}",
+            "command_topic": config.mqtt.notify_topic(name),
+            "command_template": NOTIFY_COMMAND_TEMPLATE,
+            # Held by the broker for the relay's persistent session while it is away.
+            # No availability on purpose: Home Assistant skips an unavailable entity's
+            # action (a warning in its log, no error), so a message sent while the relay
+            # restarts would never reach the broker.
+            "qos": 1,
+            "retain": False,
+            "icon": "mdi:message-text-outline",
+            "device": device,
+        }
+        topic = f"{status.discovery_prefix}/notify/{node}/{object_id}/config"
+        messages.append((topic, json.dumps(payload)))
     return messages

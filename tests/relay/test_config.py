@@ -196,6 +196,8 @@ _KEYS = [
     "wait",
     "priority",
     "max_parts",
+    "status",
+    "notify_entities",
     "x",
 ]
 _SCALARS = st.one_of(
@@ -204,7 +206,7 @@ _SCALARS = st.one_of(
     st.booleans(),
     st.none(),
     st.text(alphabet=string.printable, max_size=12),
-    st.sampled_from(["alerts/#", "+/x", "#/bad", "2799900001", "30s", "high", "${UNSET}"]),
+    st.sampled_from(["alerts/#", "+/x", "#/bad", "2799900001", "30s", "high", "${UNSET}", "all"]),
 )
 _YAMLISH = st.recursive(
     _SCALARS,

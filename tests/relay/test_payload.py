@@ -54,6 +54,39 @@ def test_auto_mode_takes_other_text_as_it_is() -> None:
     assert parse_payload(b"WARN: {disk} [full]") == Alert(text="WARN: {disk} [full]")
 
 
+@pytest.mark.parametrize(
+    ("document", "text"),
+    [
+        ({"title": "Garage", "text": "Door open"}, "Garage\nDoor open"),
+        ({"title": "  Garage ", "message": " Door open "}, "Garage\nDoor open"),
+        ({"title": "", "text": "Door open"}, "Door open"),
+        ({"title": " ", "text": "Door open"}, "Door open"),
+        ({"title": None, "text": "Door open"}, "Door open"),
+    ],
+)
+def test_a_title_goes_on_the_first_line(document: dict[str, object], text: str) -> None:
+    """As the integration's notify entities put it (SMS has no subject); a title was ignored."""
+    assert parse_payload(json.dumps(document).encode()) == Alert(text=text)
+
+
+def test_a_title_that_is_no_text_is_refused() -> None:
+    result = parse_payload(b'{"title": ["Garage"], "text": "Door open"}')
+    assert result == Rejection(reason=Reason.BAD_JSON, detail="title must be a string")
+
+
+def test_a_route_template_places_the_title_itself() -> None:
+    payload = b'{"title": "Garage", "text": "Door open"}'
+    assert parse_payload(payload, template="{title}: {text}") == Alert(text="Garage: Door open")
+
+
+def test_the_title_counts_towards_max_parts() -> None:
+    payload = json.dumps({"title": "T" * 100, "text": "x" * 60}).encode()
+    assert parse_payload(payload.replace(b"T" * 100, b""), max_parts=1) == Alert(text="x" * 60)
+    result = parse_payload(payload, max_parts=1)
+    assert isinstance(result, Rejection)
+    assert result.reason is Reason.TOO_LONG
+
+
 def test_template_formats_json_fields() -> None:
     payload = json.dumps({"text": "disk full", "labels": {"host": "web1"}, "level": 3}).encode()
     alert = parse_payload(payload, template="[{level}] {labels.host}: {text}", topic="t")

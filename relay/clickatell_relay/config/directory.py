@@ -1,7 +1,8 @@
 """The contact directory: contacts, groups and the allowlist, every number normalized.
 
 Routes and payloads name recipients through it (see `routing.resolve_name`);
-the allowlist is every number an alert may reach.
+the allowlist is every number an alert may reach. Contacts and groups may
+also have a Home Assistant notify entity (`status.notify_entities`).
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from clickatell_relay.routing import valid_number
+from clickatell_relay.status import notify_object_id
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .problems import Checker
 
 
@@ -49,3 +53,33 @@ def build_directory(
         else:
             allowlist.add(normalized)
     return contacts, groups, allowlist
+
+
+def notify_entities(
+    selection: str | list[str],
+    contacts: Mapping[str, str],
+    groups: Mapping[str, tuple[str, ...]],
+    checker: Checker,
+) -> tuple[str, ...]:
+    """The contacts and groups that get a notify entity: `all`, or those named."""
+    path: tuple[str | int, ...] = ("status", "notify_entities")
+    listed = [*contacts, *groups] if selection == "all" else list(dict.fromkeys(selection))
+    names: list[str] = []
+    by_entity: dict[str, str] = {}
+    for index, name in enumerate(listed):
+        where = path if selection == "all" else (*path, index)
+        if name not in contacts and name not in groups:
+            checker.add(where, f"status.notify_entities: {name!r} is not a contact or a group")
+        elif name in groups and not groups[name]:
+            checker.add(where, f"status.notify_entities: group {name} has no members")
+        elif not notify_object_id(name):
+            checker.add(where, f"status.notify_entities: {name!r} has no letter or digit")
+        elif (other := by_entity.setdefault(notify_object_id(name), name)) != name:
+            checker.add(
+                where,
+                f"status.notify_entities: {other} and {name} would have the same entity ID "
+                f"(notify.<node_id>_{notify_object_id(name)}): rename one",
+            )
+        else:
+            names.append(name)
+    return tuple(names)

@@ -21,9 +21,9 @@ from aioclickatell.const import (
     REST_BATCH_CEILING,
 )
 from clickatell_relay.payload import template_problem
-from clickatell_relay.routing import resolve_name
+from clickatell_relay.routing import filter_covers, resolve_name
 
-from .directory import build_directory
+from .directory import build_directory, notify_entities
 from .model import (
     ClickatellConfig,
     DigestConfig,
@@ -165,27 +165,28 @@ def _build(
     _check_connections(mqtt_data, api_data, checker)
     region: str | None = api_data.get("default_region")
     contacts, groups, allowlist = build_directory(data, checker, region)
+    sender: str | None = api_data.get("sender")
     routes = _routes(
-        data["routes"],
-        checker,
-        contacts=contacts,
-        groups=groups,
-        region=region,
-        sender=api_data.get("sender"),
+        data["routes"], checker, contacts=contacts, groups=groups, region=region, sender=sender
     )
     for route in routes:
         allowlist.update(route.recipients)
+    mqtt = MqttConfig(**{**mqtt_data, "tls": TlsConfig(**mqtt_data["tls"])})
+    notify_names = notify_entities(data["status"]["notify_entities"], contacts, groups, checker)
+    notify_routes = _notify_routes(
+        notify_names, mqtt, routes, checker, contacts=contacts, groups=groups, sender=sender
+    )
     checker.raise_if_any()
     return RelayConfig(
-        mqtt=MqttConfig(**{**mqtt_data, "tls": TlsConfig(**mqtt_data["tls"])}),
+        mqtt=mqtt,
         clickatell=ClickatellConfig(**api_data),
         queue=QueueConfig(**data["queue"]),
         limits=LimitsConfig(**data["limits"]),
-        status=StatusConfig(**data["status"]),
+        status=StatusConfig(**{**data["status"], "notify_entities": notify_names}),
         contacts=contacts,
         groups=groups,
         allowlist=frozenset(allowlist),
-        routes=tuple(routes),
+        routes=(*routes, *notify_routes),
         log_level=data["log_level"],
         source=checker.source,
     )
@@ -262,6 +263,45 @@ def _routes(
                 payload_options=frozenset(route["payload_options"] or ()),
                 digest=None if digest_data is None else DigestConfig(**digest_data),
                 options=options,
+            )
+        )
+    return built
+
+
+def _notify_routes(
+    names: tuple[str, ...],
+    mqtt: MqttConfig,
+    routes: list[RouteConfig],
+    checker: Checker,
+    *,
+    contacts: Mapping[str, str],
+    groups: Mapping[str, tuple[str, ...]],
+    sender: str | None,
+) -> list[RouteConfig]:
+    """One route per notify entity: its command topic to its contact's or group's numbers.
+
+    After the configured routes (the first of those stays `queue send`'s
+    default), but the router tries them first: a wide filter (`#`) never takes
+    an entity's messages. The recipients are the entity's, never a payload's.
+    """
+    built: list[RouteConfig] = []
+    for name in names:
+        topic = mqtt.notify_topic(name)
+        for index, route in enumerate(routes):
+            if filter_covers(topic, route.topic):
+                checker.add(
+                    ("routes", index, "topic"),
+                    f"route {route.name}: {topic} is the command topic of {name}'s notify "
+                    "entity (status.notify_entities), whose own route takes it",
+                )
+        built.append(
+            RouteConfig(
+                name=f"notify:{name}",
+                topic=topic,
+                recipients=(contacts[name],) if name in contacts else groups[name],
+                allow_payload_recipients=False,
+                options=SendOptions(sender=sender) if sender else SendOptions(),
+                notify_entity=name,
             )
         )
     return built

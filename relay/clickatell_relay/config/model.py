@@ -67,6 +67,10 @@ class MqttConfig:
         """Every refused alert and every SMS given up on."""
         return f"{self.topic_prefix}/dead_letter"
 
+    def notify_topic(self, name: str) -> str:
+        """Where Home Assistant's notify entity for a contact or group publishes."""
+        return f"{self.topic_prefix}/notify/{name}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ClickatellConfig:
@@ -140,6 +144,8 @@ class RouteConfig:
     payload_options: frozenset[str] = frozenset()  # the send options a payload may set
     digest: DigestConfig | None = None
     options: SendOptions = field(default_factory=SendOptions)
+    # The contact or group whose Home Assistant notify entity publishes here (its own route).
+    notify_entity: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +157,8 @@ class StatusConfig:
     discovery_prefix: str = "homeassistant"
     node_id: str = "clickatell_relay"
     name: str = "Clickatell relay"
+    # Contacts and groups with a Home Assistant notify entity (`all` resolved to names).
+    notify_entities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

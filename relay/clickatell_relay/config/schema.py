@@ -84,6 +84,20 @@ def _topic_prefix(value: object) -> str:
     raise vol.Invalid("expected a topic without wildcards, spaces or a trailing '/'")
 
 
+def _notify_entities(value: object) -> str | list[str]:
+    """`all`, or a list of contact and group names (none: no entity)."""
+    if value is None:
+        return []
+    if value == "all":
+        return "all"
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not _NAME.fullmatch(item):
+                raise vol.Invalid("expected a contact or group name", path=[index])
+        return value
+    raise vol.Invalid("expected all, or a list of contact and group names")
+
+
 def _positive(kind: type) -> Callable[[object], Any]:
     return vol.All(
         vol.Coerce(kind) if kind is float else _strict_int,
@@ -242,6 +256,7 @@ STATUS_SCHEMA = vol.Schema(
             _text, vol.Match(r"^[A-Za-z0-9_-]+$")
         ),
         vol.Optional("name", default="Clickatell relay"): _text,
+        vol.Optional("notify_entities", default=[]): _notify_entities,
     }
 )
 
