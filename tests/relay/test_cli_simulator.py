@@ -14,14 +14,24 @@ import pytest
 KEY_FROM_ENVIRONMENT = "real-looking-api-key-Hq7"
 
 
-def start(*args: str, environ: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    """The simulator on a free port; its output until it listens."""
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start(
+    *args: str, environ: dict[str, str], sigint_ignored: bool = False
+) -> tuple[subprocess.Popen[str], str]:
+    """The simulator on a free port; its output until it listens.
+
+    `sigint_ignored` starts it as a non-interactive shell starts a background job.
+    """
     process = subprocess.Popen(  # noqa: S603 - our own interpreter
         [sys.executable, "-m", "clickatell_relay", "-v", "simulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **environ},
+        preexec_fn=_ignore_sigint if sigint_ignored else None,  # noqa: PLW1509 - no threads here
     )
     assert process.stdout is not None
     shown = ""
@@ -31,10 +41,23 @@ def start(*args: str, environ: dict[str, str]) -> tuple[subprocess.Popen[str], s
     return process, shown
 
 
-def stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
+def stop(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> str:
+    process.send_signal(signum)
     rest, _ = process.communicate(timeout=60)
     return rest
+
+
+@pytest.mark.parametrize(
+    ("signum", "sigint_ignored"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+)
+def test_the_simulator_stops_cleanly_on_sigterm_and_sigint(
+    signum: int, *, sigint_ignored: bool
+) -> None:
+    """It used to die on SIGTERM without stopping and hang on SIGINT in a background job."""
+    process, _ = start(environ={}, sigint_ignored=sigint_ignored)
+    stop(process, signum)
+    assert process.returncode == 0
 
 
 @pytest.mark.parametrize(

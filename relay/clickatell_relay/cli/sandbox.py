@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 from typing import TYPE_CHECKING
 
 from clickatell_relay.config.risks import is_loopback
@@ -60,8 +62,17 @@ async def simulator(args: argparse.Namespace) -> int:
         )
     simulator = Simulator(account)
     simulator.messages_per_second = args.messages_per_second
+    # Handlers of our own: a shell's background job inherits SIGINT ignored, and
+    # SIGTERM (systemd, docker stop) would otherwise end it without stopping cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await run_forever(simulator, args.host, args.port)
+        await run_forever(simulator, args.host, args.port, stop)
     except OSError as error:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {error}") from None
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
     return 0

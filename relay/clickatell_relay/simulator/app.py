@@ -300,8 +300,13 @@ class Simulator:
         return await _HANDLERS[flavour](self._state, request, body)
 
 
-async def run_forever(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
-    """Start, log the base URLs, serve until cancelled, then stop."""
+async def run_forever(
+    simulator: Simulator,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Start, log the base URLs, serve until `stop` is set or cancelled, then stop."""
     await simulator.start(host=host, port=port)
     try:
         _LOGGER.info(
@@ -311,7 +316,7 @@ async def run_forever(simulator: Simulator, host: str = "127.0.0.1", port: int =
             simulator.base_url("http"),
             simulator.root_url,
         )
-        await asyncio.Event().wait()
+        await (stop or asyncio.Event()).wait()
     finally:
         await simulator.stop()
 
