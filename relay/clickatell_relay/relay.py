@@ -376,6 +376,11 @@ class Relay:
                 _LOGGER.info("Ignoring retained message on %s", message.topic)
                 skip.append(message)
                 continue
+            if self.router.is_own(message.topic):
+                # A filter such as `#` hears what the relay publishes itself.
+                _LOGGER.debug("Ignoring the relay's own topic %s", message.topic)
+                skip.append(message)
+                continue
             if message.qos > 0:  # QoS 0 is never redelivered: no receipt
                 receipt = Receipt(
                     mid=message.mid, digest=receipt_digest(message.topic, message.payload)

@@ -202,6 +202,29 @@ async def test_bad_payloads_are_dead_lettered_and_the_relay_keeps_running(
     assert status["dead_lettered"] == len(bad)
 
 
+async def test_a_route_of_everything_never_texts_the_relays_own_topics(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    """`#` also hears the relay's status, dead letters and discovery: none is an alert."""
+    config = make_config(routes=[{"name": "everything", "topic": "#", "recipients": ["alice"]}])
+    async with running(config) as relay, mqtt_client(config) as client:
+        await client.subscribe("relay/status", "relay/dead_letter")
+        await client.publish("alerts/a", b"   ")  # dead-lettered: empty
+        await until(lambda: len(client.received["relay/dead_letter"]) == 1)
+        # The retained status, then two the relay published while it heard `#`.
+        await until(lambda: len(client.received["relay/status"]) >= 3)
+        # Home Assistant's discovery prefix: its birth message, another device's config.
+        await client.publish("homeassistant/status", "online")
+        await client.publish("homeassistant/sensor/other/config", "{}")
+        await client.publish("alerts/b", "Database down")
+        await until(lambda: len(simulator.messages) >= 1)
+        status = await relay.status()
+    assert sent_to(simulator) == [("Database down", ALICE)]
+    assert status["received"] == 2
+    assert status["dead_lettered"] == 1
+    assert status["queue_depth"] == 0
+
+
 async def test_permanent_api_errors_are_dead_lettered_with_the_code_and_not_retried(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:
