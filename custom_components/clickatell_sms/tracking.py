@@ -115,6 +115,8 @@ class MessageTracker:
         self._store = Store[_StoredData](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
         self._sent: dict[str, SentMessage] = {}
         self._replies: dict[str, datetime] = {}
+        # A change waits SAVE_DELAY for its write; an unload writes it at once.
+        self._dirty = False
         # What the two-way side saw, for diagnostics: counts only, no content.
         self.counts: Counter[str] = Counter()
 
@@ -134,6 +136,16 @@ class MessageTracker:
             for message_id, when in stored["replies"].items()
         }
         self._prune()
+
+    async def async_flush(self) -> None:
+        """Write a change still waiting for its delayed save: the entry unloads.
+
+        Home Assistant's stop writes it itself (Store's final write), but an
+        unload or reload does not: the next tracker reads the file, and a
+        status of a message sent just before would no longer tie back to it.
+        """
+        if self._dirty:
+            await self._store.async_save(self._data())
 
     async def async_remove(self) -> None:
         """Forget everything: the entry is deleted."""
@@ -162,7 +174,7 @@ class MessageTracker:
                     to=item.to, client_message_id=result.client_message_id, sent_at=now
                 )
         self._prune()
-        self._store.async_delay_save(self._data, SAVE_DELAY)
+        self._async_changed()
 
     @callback
     def async_status(self, status: DeliveryStatus) -> bool:
@@ -182,7 +194,7 @@ class MessageTracker:
             LOGGER.debug("Status %s was already reported or is stale", status.status)
             return False
         message.seen.append(status.status)
-        self._store.async_delay_save(self._data, SAVE_DELAY)
+        self._async_changed()
         self.counts["status"] += 1
 
         subentry_id, name = self._recipient(message.to)
@@ -213,7 +225,7 @@ class MessageTracker:
             return False
         self._replies[message.message_id] = dt_util.utcnow()
         self._prune()
-        self._store.async_delay_save(self._data, SAVE_DELAY)
+        self._async_changed()
 
         subentry_id, name = self._recipient(message.sender)
         self.counts["received" if subentry_id else "received_from_others"] += 1
@@ -241,6 +253,12 @@ class MessageTracker:
                 return subentry.subentry_id, subentry.title
         return None, None
 
+    @callback
+    def _async_changed(self) -> None:
+        """Write within SAVE_DELAY: a burst of statuses is one write."""
+        self._dirty = True
+        self._store.async_delay_save(self._data, SAVE_DELAY)
+
     def _prune(self) -> None:
         """Forget what is too old, and the oldest beyond the bounds (the dicts keep their order)."""
         oldest_sent = dt_util.utcnow() - KEEP_SENT
@@ -258,6 +276,7 @@ class MessageTracker:
 
     @callback
     def _data(self) -> _StoredData:
+        self._dirty = False
         return {
             "sent": {
                 message_id: {
