@@ -20,22 +20,9 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .aioclickatell import (
-    ClickatellInvalidRecipientError,
-    DeliveryStatus,
-    InboundMessage,
-    MessageStatus,
-    SendResult,
-    normalize_number,
-)
-from .const import (
-    CONF_NUMBER,
-    DOMAIN,
-    EVENT_MESSAGE_RECEIVED,
-    EVENT_MESSAGE_STATUS,
-    LOGGER,
-    SUBENTRY_RECIPIENT,
-)
+from .aioclickatell import DeliveryStatus, InboundMessage, MessageStatus, SendResult
+from .const import DOMAIN, EVENT_MESSAGE_RECEIVED, EVENT_MESSAGE_STATUS, LOGGER
+from .recipients import recipient_of
 
 if TYPE_CHECKING:
     from .coordinator import ClickatellConfigEntry
@@ -86,19 +73,6 @@ def signal_status(entry_id: str) -> str:
 def signal_received(entry_id: str) -> str:
     """The dispatcher signal of the entry's received SMS: (recipient subentry ID or None, data)."""
     return f"{DOMAIN}_{entry_id}_message_received"
-
-
-def api_number(number: str) -> str | None:
-    """A number as the API writes it ("27831234567"), from any international form; None if invalid.
-
-    Callbacks give numbers international without "+"; recipients may be kept
-    with it. Read without a default country, the same number gives the same
-    digits on both sides, so a name is only ever given to its own number.
-    """
-    try:
-        return normalize_number("+" + number.strip().removeprefix("+"))
-    except ClickatellInvalidRecipientError:
-        return None
 
 
 def _time(value: datetime | None) -> str | None:
@@ -246,12 +220,9 @@ class MessageTracker:
 
     def _recipient(self, number: str) -> tuple[str | None, str | None]:
         """The subentry ID and name of the recipient with this number, if one has it."""
-        if (wanted := api_number(number)) is None:
+        if (subentry := recipient_of(self._entry, number)) is None:
             return None, None
-        for subentry in self._entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
-            if api_number(subentry.data[CONF_NUMBER]) == wanted:
-                return subentry.subentry_id, subentry.title
-        return None, None
+        return subentry.subentry_id, subentry.title
 
     @callback
     def _async_changed(self) -> None:
