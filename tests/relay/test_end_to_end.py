@@ -18,6 +18,7 @@ from .conftest import (
     CAROL,
     INVALID,
     OPTED_OUT,
+    Client,
     ConfigFactory,
     mqtt_client,
     running,
@@ -485,6 +486,47 @@ async def test_status_availability_and_home_assistant_discovery(
     async with mqtt_client(config, "late-observer") as late:
         await late.subscribe("relay/availability")
         await until(lambda: late.received["relay/availability"] == [b"offline"])
+
+
+async def test_the_balance_sensor_is_in_the_currency_the_api_gives(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    """The One API's balance is money: its currency is the unit, kept for the next start."""
+    simulator.account.currency = "ZAR"
+    config = make_config(
+        clickatell={"api": "platform", "base_url": simulator.base_url("platform")},
+        status={"node_id": "edge1"},
+    )
+    topic = "homeassistant/sensor/edge1/balance/config"
+
+    def units(client: Client) -> list[str]:
+        return [item["unit_of_measurement"] for item in client.json(topic)]
+
+    async with running(config), mqtt_client(config, "observer") as client:
+        await client.subscribe(topic)
+        await until(lambda: units(client)[-1:] == ["ZAR"])
+    sensor = client.json(topic)[-1]
+    assert sensor["device_class"] == "monetary"
+    assert sensor["state_class"] == "total"
+    # Restarted, it announces the currency at once, not credits first.
+    async with mqtt_client(config, "second-observer") as second:
+        await second.subscribe(topic)
+        async with running(config):
+            await until(lambda: len(second.json(topic)) >= 2)
+        assert units(second) == ["ZAR"] * len(second.json(topic))
+
+
+async def test_a_legacy_balance_is_in_credits(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = make_config(status={"node_id": "edge1"})
+    topic = "homeassistant/sensor/edge1/balance/config"
+    async with running(config) as relay, mqtt_client(config, "observer") as client:
+        await client.subscribe(topic)
+        await until(lambda: relay.health.balance is not None and bool(client.json(topic)))
+    sensor = client.json(topic)[-1]
+    assert sensor["unit_of_measurement"] == "credits"
+    assert "device_class" not in sensor
 
 
 async def test_a_route_decides_which_payload_options_it_takes(
