@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from decimal import Decimal
 
@@ -39,6 +40,48 @@ async def test_alert_becomes_one_batched_sms(
     assert sorted(sent_to(simulator)) == [("Database down", ALICE), ("Database down", BOB)]
     assert len({message.client_message_id for message in simulator.messages}) == 1
     assert len(send_requests(simulator)) == 1
+
+
+async def test_sending_logs_nothing_above_debug(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A steady stream of alerts that all go out adds no line to the relay's log at INFO."""
+    config = make_config()
+    async with running(config), mqtt_client(config) as client:
+        await client.publish("alerts/db", "Warm-up")  # connecting and the first balance log
+        await until(lambda: len(simulator.messages) == 2)
+        caplog.clear()
+        for index in range(3):
+            await client.publish("alerts/db", f"Database down {index}")
+        await until(lambda: len(simulator.messages) == 8)
+    logged = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.INFO and record.name.startswith("clickatell_relay.dispatch")
+    ]
+    assert logged == []
+    assert any(
+        record.getMessage().startswith("Request ") and record.levelno == logging.DEBUG
+        for record in caplog.records
+    )
+
+
+async def test_a_refused_recipient_is_logged_as_a_warning(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = make_config(routes=[{"topic": "a/#", "recipients": ["alice", INVALID]}])
+    async with running(config), mqtt_client(config) as client:
+        await client.publish("a/x", "Half reachable")
+        await until(lambda: "1 dead-lettered" in caplog.text)
+    [record] = [record for record in caplog.records if "1 dead-lettered" in record.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert INVALID not in record.getMessage()
 
 
 async def test_batching_to_the_per_request_maximum(
