@@ -146,11 +146,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ClickatellConfigEntry) -> bool:
-    """Stop the outbox, keeping what waits; unload the platforms.
+    """Stop the outbox, keeping what waits; write what the tracker remembers; unload the platforms.
 
     `notify.<name>` goes with the entry's unload callbacks.
     """
     await entry.runtime_data.outbox.async_stop()
+    await entry.runtime_data.tracker.async_flush()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

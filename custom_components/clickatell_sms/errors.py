@@ -36,13 +36,13 @@ def error_key(error: ClickatellError, *, sending: bool = False) -> str:
     """The `exceptions` key of strings.json that says what happened.
 
     A send that timed out or lost its connection mid-request may have been
-    accepted: the client does not send it again, and the message says so.
+    accepted: the client does not send it again, and the message says so. A
+    send that never connected was tried again (SEND_RETRY), and nothing went;
+    a read (a poll, stopping a message) is tried once.
     """
-    if (
-        sending
-        and isinstance(error, ClickatellConnectionError)
-        and not isinstance(error, ClickatellCannotConnectError)
-    ):
+    if sending and isinstance(error, ClickatellCannotConnectError):
+        return "send_cannot_connect"
+    if sending and isinstance(error, ClickatellConnectionError):
         return "send_unconfirmed"
     return next((key for kind, key in _KEYS if isinstance(error, kind)), "api_error")
 

@@ -58,7 +58,8 @@ from .const import (
     LOGGER,
 )
 from .errors import refused_for_now, worth_retrying
-from .send import async_account_problem, recipient_names, record_sent
+from .recipients import recipient_names
+from .send import async_account_problem, record_sent
 
 if TYPE_CHECKING:
     from .coordinator import ClickatellConfigEntry

@@ -30,20 +30,18 @@ from .aioclickatell import (
     MessageResult,
     SendOptions,
     SendResult,
-    normalize_number,
     normalize_numbers,
 )
 from .aioclickatell.const import MAX_SCHEDULE_DAYS
 from .const import (
     API_NAMES,
-    CONF_NUMBER,
     DEFAULT_CREDITS_PER_PART,
     DOMAIN,
     LOGGER,
-    SUBENTRY_RECIPIENT,
 )
 from .errors import error_key, refused_for_now, worth_retrying
 from .helpers import SEND_RETRY
+from .recipients import recipient_names, recipient_numbers
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Mapping
@@ -175,19 +173,6 @@ def notify_send_options(data: Mapping[str, Any] | None) -> SendOptions | None:
 def with_title(message: str, title: str | None) -> str:
     """SMS has no subject: a title is prepended on a line of its own."""
     return f"{title}\n{message}" if title else message
-
-
-def recipient_numbers(entry: ClickatellConfigEntry) -> dict[str, str]:
-    """The recipients' numbers (E.164, "+27831234567") by their names."""
-    return {
-        subentry.title: subentry.data[CONF_NUMBER]
-        for subentry in entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
-    }
-
-
-def recipient_names(entry: ClickatellConfigEntry) -> dict[str, str]:
-    """The recipients' names by their numbers as the API reports them ("27831234567")."""
-    return {normalize_number(number): name for name, number in recipient_numbers(entry).items()}
 
 
 def resolve_targets(entry: ClickatellConfigEntry, targets: Iterable[str]) -> list[str]:

@@ -20,22 +20,9 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .aioclickatell import (
-    ClickatellInvalidRecipientError,
-    DeliveryStatus,
-    InboundMessage,
-    MessageStatus,
-    SendResult,
-    normalize_number,
-)
-from .const import (
-    CONF_NUMBER,
-    DOMAIN,
-    EVENT_MESSAGE_RECEIVED,
-    EVENT_MESSAGE_STATUS,
-    LOGGER,
-    SUBENTRY_RECIPIENT,
-)
+from .aioclickatell import DeliveryStatus, InboundMessage, MessageStatus, SendResult
+from .const import DOMAIN, EVENT_MESSAGE_RECEIVED, EVENT_MESSAGE_STATUS, LOGGER
+from .recipients import recipient_of
 
 if TYPE_CHECKING:
     from .coordinator import ClickatellConfigEntry
@@ -88,19 +75,6 @@ def signal_received(entry_id: str) -> str:
     return f"{DOMAIN}_{entry_id}_message_received"
 
 
-def api_number(number: str) -> str | None:
-    """A number as the API writes it ("27831234567"), from any international form; None if invalid.
-
-    Callbacks give numbers international without "+"; recipients may be kept
-    with it. Read without a default country, the same number gives the same
-    digits on both sides, so a name is only ever given to its own number.
-    """
-    try:
-        return normalize_number("+" + number.strip().removeprefix("+"))
-    except ClickatellInvalidRecipientError:
-        return None
-
-
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -115,6 +89,8 @@ class MessageTracker:
         self._store = Store[_StoredData](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
         self._sent: dict[str, SentMessage] = {}
         self._replies: dict[str, datetime] = {}
+        # A change waits SAVE_DELAY for its write; an unload writes it at once.
+        self._dirty = False
         # What the two-way side saw, for diagnostics: counts only, no content.
         self.counts: Counter[str] = Counter()
 
@@ -134,6 +110,16 @@ class MessageTracker:
             for message_id, when in stored["replies"].items()
         }
         self._prune()
+
+    async def async_flush(self) -> None:
+        """Write a change still waiting for its delayed save: the entry unloads.
+
+        Home Assistant's stop writes it itself (Store's final write), but an
+        unload or reload does not: the next tracker reads the file, and a
+        status of a message sent just before would no longer tie back to it.
+        """
+        if self._dirty:
+            await self._store.async_save(self._data())
 
     async def async_remove(self) -> None:
         """Forget everything: the entry is deleted."""
@@ -162,7 +148,7 @@ class MessageTracker:
                     to=item.to, client_message_id=result.client_message_id, sent_at=now
                 )
         self._prune()
-        self._store.async_delay_save(self._data, SAVE_DELAY)
+        self._async_changed()
 
     @callback
     def async_status(self, status: DeliveryStatus) -> bool:
@@ -182,7 +168,7 @@ class MessageTracker:
             LOGGER.debug("Status %s was already reported or is stale", status.status)
             return False
         message.seen.append(status.status)
-        self._store.async_delay_save(self._data, SAVE_DELAY)
+        self._async_changed()
         self.counts["status"] += 1
 
         subentry_id, name = self._recipient(message.to)
@@ -213,7 +199,7 @@ class MessageTracker:
             return False
         self._replies[message.message_id] = dt_util.utcnow()
         self._prune()
-        self._store.async_delay_save(self._data, SAVE_DELAY)
+        self._async_changed()
 
         subentry_id, name = self._recipient(message.sender)
         self.counts["received" if subentry_id else "received_from_others"] += 1
@@ -234,12 +220,15 @@ class MessageTracker:
 
     def _recipient(self, number: str) -> tuple[str | None, str | None]:
         """The subentry ID and name of the recipient with this number, if one has it."""
-        if (wanted := api_number(number)) is None:
+        if (subentry := recipient_of(self._entry, number)) is None:
             return None, None
-        for subentry in self._entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
-            if api_number(subentry.data[CONF_NUMBER]) == wanted:
-                return subentry.subentry_id, subentry.title
-        return None, None
+        return subentry.subentry_id, subentry.title
+
+    @callback
+    def _async_changed(self) -> None:
+        """Write within SAVE_DELAY: a burst of statuses is one write."""
+        self._dirty = True
+        self._store.async_delay_save(self._data, SAVE_DELAY)
 
     def _prune(self) -> None:
         """Forget what is too old, and the oldest beyond the bounds (the dicts keep their order)."""
@@ -258,6 +247,7 @@ class MessageTracker:
 
     @callback
     def _data(self) -> _StoredData:
+        self._dirty = False
         return {
             "sent": {
                 message_id: {

@@ -579,7 +579,10 @@ class Dispatcher:
         )
         self._backoff.reset()
         self._health.clear("send", "dispatch")  # the API answered, and sending works
-        _LOGGER.info(
+        # One line per request is noise at INFO (and costs a Pi's CPU at hundreds a
+        # second): debug, unless a recipient was refused or is to be tried again.
+        _LOGGER.log(
+            logging.WARNING if dead or retry else logging.DEBUG,
             "Request %s: %d accepted, %d dead-lettered, %d to retry (%d part(s), route %s)",
             batch.client_message_id,
             len(sent),

@@ -62,6 +62,7 @@ DEAD_LETTER_POLL: Final = 5.0
 SHUTDOWN_TIMEOUT: Final = 10.0
 DEAD_LETTER_TEXT: Final = 500  # characters of a refused payload kept as the dead letter's text
 DEAD_LETTERS_LOGGED: Final = 10  # per burst, one line each; the rest are counted
+CURRENCY: Final = "currency"  # meta: the balance's currency last announced ("": credits)
 LOGGED_EXCERPT: Final = 200  # characters of a topic or a reason's detail in a log line
 T = TypeVar("T", bound=BaseException)
 
@@ -123,6 +124,8 @@ class Relay:
         self.connected = asyncio.Event()
         self.bursts = 0
         self._burst: asyncio.Future[None] | None = None
+        # The currency of the balance sensor announced to Home Assistant (None: credits).
+        self._announced_currency: str | None = None
         self._connection_number = 0  # the store's count of connections (receipts use it)
         # Packet IDs received and not committed yet: a DUP copy of one of them is that
         # new alert again, whatever older receipt has the same ID and content.
@@ -317,15 +320,29 @@ class Relay:
         topic is held for us. The earlier topics stay remembered until their
         removal is acknowledged (`_remove_entities`).
         """
-        messages = discovery_messages(self.config)
-        for topic, payload in messages:
-            connection.publish_nowait(topic, payload, qos=1, retain=True)
+        if self.health.currency is None:  # the last run's, until a balance is read
+            self.health.currency = await self.store.call(self.store.get_meta, CURRENCY) or None
+        messages = self._publish_discovery(connection)
         announced = [topic for topic, _payload in messages]
         remembered = await self.store.call(self.store.get_meta, "discovery")
         previous: list[str] = json.loads(remembered) if remembered else []
         stale = [topic for topic in previous if topic not in announced]
         await self.store.call(self.store.set_meta, "discovery", json.dumps(announced + stale))
         return stale
+
+    def _publish_discovery(self, connection: MqttConnection) -> list[tuple[str, str]]:
+        """Publish the discovery configs, the balance's in the currency last read."""
+        self._announced_currency = self.health.currency
+        messages = discovery_messages(self.config, self.health.currency)
+        for topic, payload in messages:
+            connection.publish_nowait(topic, payload, qos=1, retain=True)
+        return messages
+
+    async def _announce_currency(self, connection: MqttConnection) -> None:
+        """A balance in another currency than announced: announce it, and keep it for next time."""
+        if self.config.status.discovery and self.health.currency != self._announced_currency:
+            await self.store.call(self.store.set_meta, CURRENCY, self.health.currency or "")
+            self._publish_discovery(connection)
 
     async def _remove_entities(self, connection: MqttConnection, stale: list[str]) -> None:
         """Empty retained configs remove entities from Home Assistant; then they are forgotten.
@@ -374,6 +391,11 @@ class Relay:
                 # Flagged retained: a replay on (re)subscription (3.1.1; MQTT 5 has none
                 # with our subscription options), old state, not a new alert.
                 _LOGGER.info("Ignoring retained message on %s", message.topic)
+                skip.append(message)
+                continue
+            if self.router.is_own(message.topic):
+                # A filter such as `#` hears what the relay publishes itself.
+                _LOGGER.debug("Ignoring the relay's own topic %s", message.topic)
                 skip.append(message)
                 continue
             if message.qos > 0:  # QoS 0 is never redelivered: no receipt
@@ -512,6 +534,7 @@ class Relay:
                 self._status_dirty.clear()  # a change from now on is published next time
                 payload = json.dumps(await self.status())
                 last = connection.publish_nowait(topic, payload, qos=1, retain=True)
+                await self._announce_currency(connection)
             await _wait(stop, STATUS_MIN_INTERVAL)
             await _wait_any(stop, self._status_dirty, self.config.status.interval)
         raise _SessionEnded

@@ -53,6 +53,48 @@ def filter_covers(wide: str, narrow: str) -> bool:
     return len(wide_levels) == len(narrow_levels)
 
 
+def filters_overlap(first: str, second: str) -> bool:
+    """Whether some topic is matched by both filters."""
+    first_levels = first.split("/")
+    second_levels = second.split("/")
+    for index in range(max(len(first_levels), len(second_levels))):
+        one = first_levels[index] if index < len(first_levels) else None
+        other = second_levels[index] if index < len(second_levels) else None
+        if "#" in (one, other):
+            return True
+        if one is None or other is None:
+            return False
+        if "+" not in (one, other) and one != other:
+            return False
+    return True
+
+
+def own_topics(config: RelayConfig) -> tuple[str, ...]:
+    """Filters of what the relay and Home Assistant's discovery publish: never alerts.
+
+    Everything under the relay's prefix (status, dead letters, and whatever
+    else it publishes there) but the notify entities' topics, which are
+    Home Assistant's alerts (see `is_own_topic`), and the discovery prefix. A
+    route of `#` would otherwise text the relay's own status, and a dead
+    letter of a dead letter would never end.
+    """
+    return (f"{config.mqtt.topic_prefix}/#", f"{config.status.discovery_prefix}/#")
+
+
+def is_own_topic(config: RelayConfig, topic: str) -> bool:
+    """Whether the relay ignores this topic as its own (see `own_topics`)."""
+    if topic_matches(config.mqtt.notify_topic("+"), topic):
+        return False
+    return any(topic_matches(own, topic) for own in own_topics(config))
+
+
+def hears_own_topics(config: RelayConfig, topic_filter: str) -> list[str]:
+    """The filters of `own_topics` this route's filter also matches (`#` matches both)."""
+    if filter_covers(config.mqtt.notify_topic("+"), topic_filter):
+        return []
+    return [own for own in own_topics(config) if filters_overlap(topic_filter, own)]
+
+
 def minimal_filters(filters: Iterable[str]) -> list[str]:
     """The filters to subscribe to: none covered by another.
 
@@ -122,6 +164,10 @@ class Router:
         if shared_group:
             return [f"$share/{shared_group}/{item}" for item in filters]
         return filters
+
+    def is_own(self, topic: str) -> bool:
+        """Whether the topic is the relay's own or discovery's (see `own_topics`): no alert."""
+        return is_own_topic(self._config, topic)
 
     def route_for(self, topic: str) -> RouteConfig | None:
         """The first route whose filter matches: a notify entity's, then in configuration order."""

@@ -188,7 +188,7 @@ _ENTITIES: Final = (
         name="Balance",
         # A null balance renders "None", which Home Assistant's MQTT sensor reads as unknown.
         template="{{ value_json.balance }}",
-        extra={"state_class": "measurement", "unit_of_measurement": "credits", "icon": "mdi:cash"},
+        extra={"icon": "mdi:cash"},  # and `balance_unit`
     ),
     _Entity(
         component="binary_sensor",
@@ -209,8 +209,21 @@ def notify_object_id(name: str) -> str:
     return _SEPARATORS.sub("_", name.lower()).strip("_")
 
 
-def discovery_messages(config: RelayConfig) -> list[tuple[str, str]]:
-    """(topic, retained payload) of every Home Assistant discovery config."""
+def balance_unit(currency: str | None) -> dict[str, str]:
+    """The balance sensor's unit: the currency the API gives (the One API's), else credits.
+
+    Home Assistant takes a monetary sensor with state class `total` only.
+    """
+    if currency:
+        return {"device_class": "monetary", "state_class": "total", "unit_of_measurement": currency}
+    return {"state_class": "measurement", "unit_of_measurement": "credits"}
+
+
+def discovery_messages(config: RelayConfig, currency: str | None = None) -> list[tuple[str, str]]:
+    """(topic, retained payload) of every Home Assistant discovery config.
+
+    `currency`: the account's, as the last balance gave it (None: credits).
+    """
     status = config.status
     node = status.node_id
     device = {
@@ -237,6 +250,7 @@ def discovery_messages(config: RelayConfig) -> list[tuple[str, str]]:
             "payload_not_available": OFFLINE,
             "device": device,
             **entity.extra,
+            **(balance_unit(currency) if entity.object_id == "balance" else {}),
         }
         topic = f"{status.discovery_prefix}/{entity.component}/{node}/{entity.object_id}/config"
         messages.append((topic, json.dumps({k: v for k, v in payload.items() if v is not None})))

@@ -9,6 +9,7 @@ The relay behind a real broker: test_relay_notify.py.
 """
 
 import json
+import logging
 import sys
 
 import pytest
@@ -61,7 +62,15 @@ ENTITY_IDS = {
 }
 
 
-@pytest.mark.parametrize(("topic", "payload"), discovery_messages(CONFIG))
+# The balance sensor as announced once the One API gave a currency.
+IN_CURRENCY = [
+    (topic, payload)
+    for topic, payload in discovery_messages(CONFIG, currency="ZAR")
+    if topic.endswith("/balance/config")
+]
+
+
+@pytest.mark.parametrize(("topic", "payload"), discovery_messages(CONFIG) + IN_CURRENCY)
 async def test_home_assistant_keeps_every_key(
     hass: HomeAssistant, topic: str, payload: str
 ) -> None:
@@ -99,6 +108,25 @@ async def test_entities_get_the_documented_ids_and_states(
     assert hass.states.get("sensor.garage_relay_sent").state == "12"
     assert hass.states.get("sensor.garage_relay_balance").state == "unknown"
     assert hass.states.get("binary_sensor.garage_relay_paused").state == "on"
+
+
+async def test_a_balance_in_a_currency_is_money(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Monetary, in the API's currency, with the one state class Home Assistant allows."""
+    [(topic, payload)] = IN_CURRENCY
+    async_fire_mqtt_message(hass, topic, payload, retain=True)
+    async_fire_mqtt_message(hass, CONFIG.mqtt.availability_topic, "online", retain=True)
+    async_fire_mqtt_message(hass, CONFIG.mqtt.status_topic, json.dumps({"balance": 300.5}))
+    await hass.async_block_till_done()
+
+    state = hass.states.get("sensor.garage_relay_balance")
+    assert state.state == "300.5"
+    assert state.attributes["unit_of_measurement"] == "ZAR"
+    assert state.attributes["device_class"] == "monetary"
+    assert state.attributes["state_class"] == "total"
+    # No warning about its classes or its unit.
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
 
 
 async def announce(hass: HomeAssistant) -> None:

@@ -64,6 +64,20 @@ def test_no_daily_budget_is_a_warning() -> None:
     assert warnings_of(MINIMAL + BUDGET) == []
 
 
+def test_a_route_that_hears_the_relays_own_topics_is_a_warning() -> None:
+    wide = MINIMAL.replace("alerts/#", "'#'") + BUDGET
+    assert warnings_of(wide) == [
+        (
+            "relay.yaml:4: warning: route route1: # also matches the relay's own topics "
+            "(clickatell_relay/#, homeassistant/#): the relay ignores those, never texts them"
+        )
+    ]
+    under_prefix = MINIMAL.replace("alerts/#", "clickatell_relay/alerts") + BUDGET
+    assert "clickatell_relay/#" in warnings_of(under_prefix)[0]
+    notify = MINIMAL.replace("alerts/#", "clickatell_relay/notify/+") + BUDGET
+    assert warnings_of(notify) == []
+
+
 @pytest.mark.parametrize(("mode", "warned"), [(0o644, True), (0o640, True), (0o600, False)])
 def test_a_secret_file_others_may_read_is_a_warning(
     tmp_path: Path, mode: int, warned: bool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from .conftest import (
     CAROL,
     INVALID,
     OPTED_OUT,
+    Client,
     ConfigFactory,
     mqtt_client,
     running,
@@ -38,6 +40,48 @@ async def test_alert_becomes_one_batched_sms(
     assert sorted(sent_to(simulator)) == [("Database down", ALICE), ("Database down", BOB)]
     assert len({message.client_message_id for message in simulator.messages}) == 1
     assert len(send_requests(simulator)) == 1
+
+
+async def test_sending_logs_nothing_above_debug(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A steady stream of alerts that all go out adds no line to the relay's log at INFO."""
+    config = make_config()
+    async with running(config), mqtt_client(config) as client:
+        await client.publish("alerts/db", "Warm-up")  # connecting and the first balance log
+        await until(lambda: len(simulator.messages) == 2)
+        caplog.clear()
+        for index in range(3):
+            await client.publish("alerts/db", f"Database down {index}")
+        await until(lambda: len(simulator.messages) == 8)
+    logged = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.INFO and record.name.startswith("clickatell_relay.dispatch")
+    ]
+    assert logged == []
+    assert any(
+        record.getMessage().startswith("Request ") and record.levelno == logging.DEBUG
+        for record in caplog.records
+    )
+
+
+async def test_a_refused_recipient_is_logged_as_a_warning(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = make_config(routes=[{"topic": "a/#", "recipients": ["alice", INVALID]}])
+    async with running(config), mqtt_client(config) as client:
+        await client.publish("a/x", "Half reachable")
+        await until(lambda: "1 dead-lettered" in caplog.text)
+    [record] = [record for record in caplog.records if "1 dead-lettered" in record.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert INVALID not in record.getMessage()
 
 
 async def test_batching_to_the_per_request_maximum(
@@ -200,6 +244,29 @@ async def test_bad_payloads_are_dead_lettered_and_the_relay_keeps_running(
         assert by_reason[reason]["detail"]
     assert sent_to(simulator) == [("WARN: disk full", ALICE), ("WARN: disk full", BOB)]
     assert status["dead_lettered"] == len(bad)
+
+
+async def test_a_route_of_everything_never_texts_the_relays_own_topics(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    """`#` also hears the relay's status, dead letters and discovery: none is an alert."""
+    config = make_config(routes=[{"name": "everything", "topic": "#", "recipients": ["alice"]}])
+    async with running(config) as relay, mqtt_client(config) as client:
+        await client.subscribe("relay/status", "relay/dead_letter")
+        await client.publish("alerts/a", b"   ")  # dead-lettered: empty
+        await until(lambda: len(client.received["relay/dead_letter"]) == 1)
+        # The retained status, then two the relay published while it heard `#`.
+        await until(lambda: len(client.received["relay/status"]) >= 3)
+        # Home Assistant's discovery prefix: its birth message, another device's config.
+        await client.publish("homeassistant/status", "online")
+        await client.publish("homeassistant/sensor/other/config", "{}")
+        await client.publish("alerts/b", "Database down")
+        await until(lambda: len(simulator.messages) >= 1)
+        status = await relay.status()
+    assert sent_to(simulator) == [("Database down", ALICE)]
+    assert status["received"] == 2
+    assert status["dead_lettered"] == 1
+    assert status["queue_depth"] == 0
 
 
 async def test_permanent_api_errors_are_dead_lettered_with_the_code_and_not_retried(
@@ -462,6 +529,47 @@ async def test_status_availability_and_home_assistant_discovery(
     async with mqtt_client(config, "late-observer") as late:
         await late.subscribe("relay/availability")
         await until(lambda: late.received["relay/availability"] == [b"offline"])
+
+
+async def test_the_balance_sensor_is_in_the_currency_the_api_gives(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    """The One API's balance is money: its currency is the unit, kept for the next start."""
+    simulator.account.currency = "ZAR"
+    config = make_config(
+        clickatell={"api": "platform", "base_url": simulator.base_url("platform")},
+        status={"node_id": "edge1"},
+    )
+    topic = "homeassistant/sensor/edge1/balance/config"
+
+    def units(client: Client) -> list[str]:
+        return [item["unit_of_measurement"] for item in client.json(topic)]
+
+    async with running(config), mqtt_client(config, "observer") as client:
+        await client.subscribe(topic)
+        await until(lambda: units(client)[-1:] == ["ZAR"])
+    sensor = client.json(topic)[-1]
+    assert sensor["device_class"] == "monetary"
+    assert sensor["state_class"] == "total"
+    # Restarted, it announces the currency at once, not credits first.
+    async with mqtt_client(config, "second-observer") as second:
+        await second.subscribe(topic)
+        async with running(config):
+            await until(lambda: len(second.json(topic)) >= 2)
+        assert units(second) == ["ZAR"] * len(second.json(topic))
+
+
+async def test_a_legacy_balance_is_in_credits(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = make_config(status={"node_id": "edge1"})
+    topic = "homeassistant/sensor/edge1/balance/config"
+    async with running(config) as relay, mqtt_client(config, "observer") as client:
+        await client.subscribe(topic)
+        await until(lambda: relay.health.balance is not None and bool(client.json(topic)))
+    sensor = client.json(topic)[-1]
+    assert sensor["unit_of_measurement"] == "credits"
+    assert "device_class" not in sensor
 
 
 async def test_a_route_decides_which_payload_options_it_takes(

@@ -6,7 +6,14 @@ import pytest
 
 from clickatell_relay.config import parse_config
 from clickatell_relay.payload import Alert, Reason, Rejection
-from clickatell_relay.routing import Routed, Router, filter_covers, minimal_filters, topic_matches
+from clickatell_relay.routing import (
+    Routed,
+    Router,
+    filter_covers,
+    filters_overlap,
+    minimal_filters,
+    topic_matches,
+)
 
 CONFIG = """\
 clickatell: {api_key: k}
@@ -48,6 +55,40 @@ def test_filter_cover_and_minimal_subscriptions() -> None:
         "alerts/#",
         "x/+",
     ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "overlap"),
+    [
+        ("#", "relay/status", True),
+        ("relay/#", "relay/status", True),
+        ("+/status", "relay/status", True),
+        ("+/+", "homeassistant/#", True),
+        ("homeassistant", "homeassistant/#", True),  # `a/#` matches `a`
+        ("alerts/#", "relay/status", False),
+        ("relay/notify/+", "relay/status", False),
+        ("+", "relay/status", False),
+        ("relay/status/x", "relay/status", False),
+    ],
+)
+def test_filters_overlap(first: str, second: str, overlap: bool) -> None:
+    assert filters_overlap(first, second) is overlap
+    assert filters_overlap(second, first) is overlap
+
+
+def test_the_relays_own_topics_are_never_alerts() -> None:
+    router = Router(parse_config(CONFIG + "  - {topic: '#', recipients: [alice]}\n", environ={}))
+    for topic in (
+        "clickatell_relay/status",
+        "clickatell_relay/availability",
+        "clickatell_relay/dead_letter",
+        "homeassistant/status",
+        "homeassistant/sensor/clickatell_relay/queue_depth/config",
+        "clickatell_relay/delivery/alerts",  # whatever else it publishes there
+    ):
+        assert router.is_own(topic)
+    for topic in ("clickatell_relay/notify/alice", "alerts/disk", "clickatell_relayed/x"):
+        assert not router.is_own(topic)
 
 
 def test_first_matching_route_wins_and_subscriptions_share() -> None:

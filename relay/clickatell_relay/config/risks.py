@@ -1,8 +1,9 @@
-"""Settings that work but expose a secret or spend without limit: warnings, not errors.
+"""Settings that work but are risky: warnings, not errors.
 
-`check-config` prints them with their `file:line` and `run` logs them; the
-relay still starts. Secret files others may read are warned of where they are
-read (`secret_sources.py`), the rest here.
+A secret exposed, spending without limit, a route that also hears the
+relay's own topics. `check-config` prints them with their `file:line` and
+`run` logs them; the relay still starts. Secret files others may read are
+warned of where they are read (`secret_sources.py`), the rest here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from ipaddress import ip_address
 from typing import TYPE_CHECKING
 
 from yarl import URL
+
+from clickatell_relay.routing import hears_own_topics
 
 from .secret_sources import ENV_OVERRIDES, SECRET_FILES
 from .yaml_positions import MarkedDict
@@ -66,6 +69,13 @@ def warn_of_risks(
             f"clickatell.base_url is plain http to {base_url.host}: "
             "the API key travels unencrypted",
         )
+    for index, route in enumerate(config.routes):
+        if route.notify_entity is None and (heard := hears_own_topics(config, route.topic)):
+            checker.warn(
+                ("routes", index, "topic"),
+                f"route {route.name}: {route.topic} also matches the relay's own topics "
+                f"({', '.join(heard)}): the relay ignores those, never texts them",
+            )
     if config.limits.daily_credit_budget is None:
         checker.warn(
             ("limits", "daily_credit_budget"),

@@ -479,7 +479,7 @@ async def test_turned_off_it_queues_nothing_new_but_sends_what_waits(
 
     with pytest.raises(HomeAssistantError) as caught:
         await _send(hass, ["Bob"], "Heating failed")
-    assert caught.value.translation_key == "cannot_connect"
+    assert caught.value.translation_key == "send_cannot_connect"
     assert _waiting(hass) == 1
 
     await simulator.start(port=port)

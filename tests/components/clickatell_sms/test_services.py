@@ -15,6 +15,7 @@ from syrupy.filters import props
 from clickatell_relay.simulator import Simulator
 from custom_components.clickatell_sms.aioclickatell import ApiFlavour
 from custom_components.clickatell_sms.const import CONF_MAX_BATCH_SIZE, DOMAIN
+from custom_components.clickatell_sms.send import action_errors
 
 from .conftest import ALICE, BOB
 
@@ -269,6 +270,25 @@ async def test_stop_message_not_on_the_platform(
             blocking=True,
         )
     assert error.value.translation_key == "stop_not_supported"
+
+
+@pytest.mark.parametrize("api", [ApiFlavour.PLATFORM])
+async def test_what_the_api_cannot_do_is_named_if_the_client_refuses_it(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The actions ask `supports` first; should one not, the client's refusal is still named.
+
+    The Platform's client refuses a stop itself (ClickatellUnsupportedError):
+    a mistake in the call, translated, with no request made.
+    """
+    client = init_integration.runtime_data.client
+    with pytest.raises(ServiceValidationError) as error:
+        async with action_errors(hass, init_integration):
+            await client.stop("abc")
+
+    assert error.value.translation_key == "unsupported"
+    assert str(error.value) == "Not possible with this account's API: " + str(error.value.__cause__)
+    assert "does not support stop" in str(error.value)
 
 
 async def test_stop_message_invalid_id(hass: HomeAssistant) -> None:

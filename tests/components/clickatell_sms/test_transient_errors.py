@@ -14,6 +14,8 @@ from unittest.mock import patch
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from clickatell_relay.simulator import Simulator
 from custom_components.clickatell_sms.aioclickatell import ApiFlavour
@@ -167,7 +169,27 @@ async def test_no_connection_is_named(
     with pytest.raises(HomeAssistantError) as caught:
         await send(hass)
 
-    assert caught.value.translation_key == "cannot_connect"
+    assert caught.value.translation_key == "send_cannot_connect"
+    # True here: the send was tried again, and never reached Clickatell.
+    assert str(caught.value).startswith(
+        "Could not connect to Clickatell, even after trying again: "
+        "no connection was made, so nothing was sent."
+    )
+
+
+async def test_a_poll_that_cannot_connect_claims_no_retry(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A balance refresh is tried once (the coordinator polls again): its text says no more."""
+    await stop_simulator(simulator)
+    coordinator = init_integration.runtime_data.balance_coordinator
+
+    await coordinator.async_refresh()
+
+    error = coordinator.last_exception
+    assert isinstance(error, UpdateFailed)
+    assert error.translation_key == "cannot_connect"
+    assert str(error).startswith("Could not connect to Clickatell: Cannot connect")
 
 
 @SENDS

@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.clickatell_sms as integration
 from clickatell_relay.simulator import Simulator
+from custom_components.clickatell_sms import errors
 from custom_components.clickatell_sms.aioclickatell import ApiFlavour
 from custom_components.clickatell_sms.const import DOMAIN
 from custom_components.clickatell_sms.helpers import account_identity
@@ -44,6 +45,17 @@ def test_exceptions_and_issues_have_texts() -> None:
     assert keys
     assert keys <= set(STRINGS["exceptions"])
     assert set(STRINGS["issues"]) == {"no_credit", "outbox_waiting"}
+
+
+def test_every_error_key_has_a_text() -> None:
+    """The keys errors.py names the client's errors by (not written as translation_key=)."""
+    keys = {key for _kind, key in errors._KEYS} | {
+        "api_error",
+        "send_cannot_connect",
+        "send_unconfirmed",
+    }
+    assert keys <= set(STRINGS["exceptions"])
+    assert _used(r'return "(\w+)"', [ROOT / "errors.py"]) <= keys
 
 
 def test_flow_errors_and_aborts_have_texts() -> None:

@@ -6,11 +6,12 @@ Home Assistant's own HTTP server (a real loopback port).
 """
 
 import logging
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from homeassistant.components.webhook import async_generate_path
-from homeassistant.const import CONF_WEBHOOK_ID
+from homeassistant.const import CONF_WEBHOOK_ID, EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -19,6 +20,7 @@ from custom_components.clickatell_sms.aioclickatell import ApiFlavour
 from custom_components.clickatell_sms.const import (
     CONF_CALLBACK_PASSWORD,
     CONF_CALLBACK_USERNAME,
+    DOMAIN,
     EVENT_MESSAGE_RECEIVED,
     EVENT_MESSAGE_STATUS,
 )
@@ -29,6 +31,7 @@ from .two_way import (
     CALLBACK_USERNAME,
     STRANGER,
     TWO_WAY_NUMBER,
+    message_ids,
     send_message,
     settled,
     statuses_of,
@@ -146,6 +149,52 @@ async def test_platform_messages_status_callback(
     assert answer.status == 200
     assert statuses_of(events) == [(message_id, "Alice", "delivered")]
     assert events[0].data["timestamp"] == "2017-09-28T14:08:18+00:00"
+
+
+@pytest.mark.parametrize("api", [ApiFlavour.PLATFORM])
+async def test_a_status_after_a_reload_at_once_ties_back(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    http_client: TestClient,
+    webhook_path: str,
+) -> None:
+    """A message sent just before a reload: its status still names its recipient.
+
+    The tracker writes its messages a few seconds after a change; an unload
+    must write what is still waiting, or the reloaded entry never sent it.
+    """
+    events = async_capture_events(hass, EVENT_MESSAGE_STATUS)
+    response = await send_message(hass, ["Alice"])
+    message_id = response["messages"][0]["message_id"]
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    callback = {
+        "messageId": message_id,
+        "to": ALICE,
+        "statusCode": 4,
+        "status": "RECEIVED_BY_RECIPIENT",
+        "timestamp": 1506607698000,
+    }
+    answer = await http_client.post(webhook_path, json=callback)
+    await hass.async_block_till_done()
+
+    assert answer.status == 200
+    assert statuses_of(events) == [(message_id, "Alice", "delivered")]
+
+
+async def test_home_assistant_stopping_writes_what_was_sent(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Home Assistant's last write takes the tracker's delayed save with it (Store does)."""
+    response = await send_message(hass, ["Alice"])
+
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+
+    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}"]["data"]["sent"]
+    assert list(stored) == message_ids(response)
 
 
 @pytest.mark.parametrize(
