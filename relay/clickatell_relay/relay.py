@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aioclickatell import ClickatellClient, SendOptions
 
+from .acks import Acknowledgements, hint_problem
 from .dispatch import (
     ERROR_DETAIL_LIMIT,
     Backoff,
@@ -119,6 +120,12 @@ class Relay:
             health=self.health,
             on_change=self._changed,
         )
+        self.acks = Acknowledgements(
+            config=config,
+            store=self.store,
+            on_queued=self._followups_queued,
+            new_id=new_client_message_id,
+        )
         self.connection: MqttConnection | None = None
         self.connected = asyncio.Event()
         self.bursts = 0
@@ -127,6 +134,10 @@ class Relay:
         # Packet IDs received and not committed yet: a DUP copy of one of them is that
         # new alert again, whatever older receipt has the same ID and content.
         self._fresh_ids: set[int] = set()
+
+    def _followups_queued(self) -> None:
+        self.dispatcher.wake()
+        self._changed()
 
     def _changed(self) -> None:
         self._status_dirty.set()
@@ -165,6 +176,16 @@ class Relay:
                     ),
                     name="dispatch",
                 )
+                if self.acks.enabled:
+                    group.create_task(
+                        self._keep_running(
+                            "acks",
+                            self.acks.run,
+                            stop,
+                            Backoff(limits.backoff_initial, limits.backoff_max),
+                        ),
+                        name="acks",
+                    )
                 group.create_task(
                     self._keep_running(
                         "mqtt",
@@ -295,6 +316,8 @@ class Relay:
                 group.create_task(self._receive(connection, stop), name="receive")
                 group.create_task(self._publish_status(connection, stop), name="status")
                 group.create_task(self._publish_dead_letters(connection, stop), name="dead-letters")
+                if self.acks.enabled:
+                    group.create_task(self._publish_acks(connection, stop), name="acks")
                 if stale:
                     group.create_task(self._remove_entities(connection, stale), name="discovery")
         except ExceptionGroup as errors:
@@ -421,6 +444,8 @@ class Relay:
             result.dead_letters,
             len(skip),
         )
+        if result.tracked:
+            self.acks.schedule_changed()
         self.dispatcher.wake()
         self._changed()
 
@@ -458,6 +483,13 @@ class Relay:
             dead.append(_dead(message, routed, route.name))
             return
         options = {**route.options.to_json(), **parsed.options}
+        if route.acknowledge is not None and (
+            problem := hint_problem(parsed.text, route.acknowledge.hint, route.max_parts)
+        ):
+            dead.append(
+                _dead(message, Rejection(reason=Reason.TOO_LONG, detail=problem), route.name)
+            )
+            return
         if route.digest is not None:
             digest.append(
                 NewDigestItem(
@@ -482,6 +514,7 @@ class Relay:
                 priority=routed.priority,
                 options=options,
                 max_parts=route.max_parts,
+                acknowledge=route.acknowledge,
             )
         )
 
@@ -536,6 +569,11 @@ class Relay:
                 self._dead_letters_looked_at = written
             if not await _wait_any(stop, self._dead_letters_waiting, DEAD_LETTER_POLL):
                 self._dead_letters_looked_at = None
+        raise _SessionEnded
+
+    async def _publish_acks(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        """Publish the stored acknowledgements (see `Acknowledgements.publish`)."""
+        await self.acks.publish(connection, stop)
         raise _SessionEnded
 
 

@@ -108,6 +108,8 @@ def status_payload(
         "failed": int(counters.get("failed", 0)),
         "dead_lettered": int(counters.get("dead_lettered", 0)),
         "dead_letters_stored": stats.dead_letters,
+        "awaiting_ack": stats.awaiting_ack,
+        "acknowledged": int(counters.get("acknowledged", 0)),
         "last_error": health.last_error,
         "last_error_at": _iso(health.last_error_at),
         "paused": health.paused,

@@ -59,8 +59,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
+from .acks import Reply, ack_document, new_reference, with_hint
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Sequence
+
+    from .config import AcknowledgeConfig
 
 SCHEMA_VERSION: Final = 2
 MAX_DEAD_LETTERS: Final = 10000
@@ -136,6 +140,33 @@ CREATE TABLE IF NOT EXISTS receipts (
     mid INTEGER PRIMARY KEY, digest BLOB NOT NULL, connection INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ack_alerts (
+    reference TEXT PRIMARY KEY,
+    route TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sms_text TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    numbers TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    options TEXT NOT NULL,
+    max_parts INTEGER NOT NULL,
+    message_ids TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_sent_at REAL NOT NULL,
+    reply_window REAL NOT NULL,
+    repeat_every REAL,
+    repeats_left INTEGER NOT NULL DEFAULT 0,
+    repeats_sent INTEGER NOT NULL DEFAULT 0,
+    next_repeat_at REAL,
+    escalate_to TEXT NOT NULL DEFAULT '[]',
+    escalate_at REAL,
+    escalated INTEGER NOT NULL DEFAULT 0,
+    acked_at REAL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ack_outbox (
+    id INTEGER PRIMARY KEY, route TEXT NOT NULL, payload TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS unknown_sends (recipient TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS unknown_sends_recipient ON unknown_sends (recipient, at);
 """
@@ -166,6 +197,8 @@ class NewSms:
     priority: int
     options: dict[str, Any]
     max_parts: int
+    # The route's acknowledgement settings: the SMS gets a reference and a schedule.
+    acknowledge: AcknowledgeConfig | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,6 +246,7 @@ class BurstResult:
     queued_digest: int
     dead_letters: int
     queue_full: int
+    tracked: int = 0  # alerts awaiting an acknowledgement
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -332,6 +366,7 @@ class Stats:
     digest_waiting: int
     dead_letters: int
     credits_today: float = 0.0  # UTC day, the relay's estimate (unknown outcomes included)
+    awaiting_ack: int = 0  # alerts not acknowledged, within their reply window
     counters: dict[str, float] = field(default_factory=dict)
 
 
@@ -625,8 +660,9 @@ class Store:
         any earlier receipt of the same packet ID (see `begin_connection`).
         """
         now = time.time() if now is None else now
-        queued_sms = queued_digest = queue_full = 0
+        queued_sms = queued_digest = queue_full = tracked = 0
         dead_letters = list(dead)
+        references: set[str] | None = None  # read once, for the first alert that needs one
         with self._transaction(durable=True) as db:
             depth = self._depth(db)
             for item in digest:
@@ -659,7 +695,16 @@ class Store:
                     continue
                 depth += len(alert.recipients)
                 queued_sms += len(alert.recipients)
-                self._insert_sms(db, alert, now)
+                if alert.acknowledge is not None:
+                    if references is None:
+                        references = {
+                            row[0] for row in db.execute("SELECT reference FROM ack_alerts")
+                        }
+                    tracked += 1
+                    # The SMS gets the alert's reference in its hint.
+                    self._insert_sms(db, self._track(db, alert, references, now), now)
+                else:
+                    self._insert_sms(db, alert, now)
             for letter in dead_letters:
                 self._insert_dead(db, letter, now)
             if connection is not None:
@@ -674,6 +719,7 @@ class Store:
             queued_digest=queued_digest,
             dead_letters=len(dead_letters),
             queue_full=queue_full,
+            tracked=tracked,
         )
 
     def enqueue(self, alert: NewSms, *, max_messages: int, now: float | None = None) -> bool:
@@ -740,6 +786,203 @@ class Store:
                 letter.client_message_id,
             ),
         )
+
+    # Acknowledgements, repeats and escalations ---------------------------------------------
+
+    @staticmethod
+    def _track(
+        db: sqlite3.Connection,
+        alert: NewSms,
+        references: set[str],
+        now: float,
+    ) -> NewSms:
+        """Give an alert its reference and schedule; the SMS to queue, hint appended."""
+        settings = alert.acknowledge
+        assert settings is not None  # noqa: S101 - only tracked alerts come here
+        reference = new_reference(references)
+        references.add(reference)
+        sms = replace(alert, text=with_hint(alert.text, settings.hint, reference))
+        every = settings.repeat_every
+        after = settings.escalate_after
+        db.execute(
+            "INSERT INTO ack_alerts (reference, route, topic, text, sms_text, recipients, numbers,"
+            " priority, options, max_parts, message_ids, created_at, last_sent_at, reply_window,"
+            " repeat_every, repeats_left, next_repeat_at, escalate_to, escalate_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                reference,
+                alert.route,
+                alert.topic,
+                alert.text,
+                sms.text,
+                json.dumps(alert.recipients),
+                json.dumps(alert.recipients),
+                alert.priority,
+                json.dumps(alert.options, default=str),
+                alert.max_parts,
+                json.dumps([alert.client_message_id]),
+                now,
+                now,
+                settings.window,
+                every,
+                settings.repeat_max if every is not None else 0,
+                None if every is None else now + every,
+                json.dumps(settings.escalate_to),
+                None if after is None or not settings.escalate_to else now + after,
+            ),
+        )
+        return sms
+
+    def queue_followups(
+        self,
+        *,
+        allowlist: Collection[str],
+        max_messages: int,
+        new_id: Callable[[], str],
+        now: float | None = None,
+    ) -> tuple[int, float | None]:
+        """Queue the repeats and escalations due; how many SMS, and when the next is due.
+
+        One durable commit queues them and moves their schedules on: a restart
+        neither loses nor doubles one. None: no follow-up waits. Numbers no
+        longer on `allowlist` are left out. A follow-up that would pass the
+        queue's bound is dead-lettered (`queue_full`), and its schedule moves on.
+        """
+        now = time.time() if now is None else now
+        queued = 0
+        with self._transaction(durable=True) as db:
+            due = db.execute(
+                "SELECT * FROM ack_alerts WHERE acked_at IS NULL AND (next_repeat_at <= ?"
+                " OR (escalate_at <= ? AND escalated = 0))",
+                (now, now),
+            ).fetchall()
+            depth = self._depth(db) if due else 0
+            for row in due:
+                message_ids: list[str] = json.loads(row["message_ids"])
+                numbers: list[str] = json.loads(row["numbers"])
+                followups: list[tuple[str, ...]] = []
+                if row["next_repeat_at"] is not None and row["next_repeat_at"] <= now:
+                    followups.append(tuple(json.loads(row["recipients"])))
+                    left = row["repeats_left"] - 1
+                    db.execute(
+                        "UPDATE ack_alerts SET repeats_left = ?, repeats_sent = repeats_sent + 1,"
+                        " next_repeat_at = ? WHERE reference = ?",
+                        (left, now + row["repeat_every"] if left > 0 else None, row["reference"]),
+                    )
+                if row["escalate_at"] is not None and row["escalate_at"] <= now:
+                    escalation = tuple(json.loads(row["escalate_to"]))
+                    followups.append(escalation)
+                    numbers.extend(number for number in escalation if number not in numbers)
+                    db.execute(
+                        "UPDATE ack_alerts SET escalated = 1, escalate_at = NULL"
+                        " WHERE reference = ?",
+                        (row["reference"],),
+                    )
+                for recipients in followups:
+                    allowed = tuple(number for number in recipients if number in allowlist)
+                    if not allowed:
+                        continue
+                    sms = NewSms(
+                        client_message_id=new_id(),
+                        recipients=allowed,
+                        text=row["sms_text"],
+                        route=row["route"],
+                        topic=row["topic"],
+                        priority=row["priority"],
+                        options=json.loads(row["options"]),
+                        max_parts=row["max_parts"],
+                    )
+                    if depth + len(allowed) > max_messages:
+                        letter = _full(sms.topic, sms.route, row["text"], max_messages)
+                        self._insert_dead(db, letter, now)
+                        self._count(db, "dead_lettered")
+                        continue
+                    depth += len(allowed)
+                    queued += len(allowed)
+                    self._insert_sms(db, sms, now)
+                    message_ids.append(sms.client_message_id)
+                db.execute(
+                    "UPDATE ack_alerts SET message_ids = ?, numbers = ?, last_sent_at = ?"
+                    " WHERE reference = ?",
+                    (json.dumps(message_ids), json.dumps(numbers), now, row["reference"]),
+                )
+            self._count(db, "followups", queued)
+            next_due = db.execute(
+                "SELECT min(min(coalesce(next_repeat_at, 1e300), coalesce(escalate_at, 1e300)))"
+                " FROM ack_alerts WHERE acked_at IS NULL"
+                " AND (next_repeat_at IS NOT NULL OR escalate_at IS NOT NULL)"
+            ).fetchone()[0]
+        return queued, None if next_due is None else float(next_due)
+
+    def acknowledge(
+        self, reply: Reply, *, asked: str | None, now: float | None = None
+    ) -> tuple[str, bool] | None:
+        """Acknowledge the alert a reply answers; its reference, and whether this was the first.
+
+        None: the reply answers no alert. One durable commit. The alert is the
+        one `asked` names, if one has that reference; else the latest sent to
+        the reply's number within its reply window. The first acknowledgement
+        ends the schedule and drops the follow-ups still queued; every one is
+        stored for publishing (`ack_outbox`).
+        """
+        now = time.time() if now is None else now
+        with self._transaction(durable=True) as db:
+            row = None
+            matched_by = "reference"
+            if asked is not None:
+                row = db.execute(
+                    "SELECT * FROM ack_alerts WHERE reference = ?", (asked,)
+                ).fetchone()
+            if row is None:
+                matched_by = "latest"
+                row = db.execute(
+                    "SELECT a.* FROM ack_alerts a, json_each(a.numbers) n WHERE n.value = ?"
+                    " AND a.last_sent_at + a.reply_window >= ?"
+                    " ORDER BY a.last_sent_at DESC, a.created_at DESC LIMIT 1",
+                    (reply.number, now),
+                ).fetchone()
+            if row is None:
+                return None
+            alert = dict(row)
+            alert["message_ids"] = json.loads(row["message_ids"])
+            first = row["acked_at"] is None
+            if first:
+                db.execute(
+                    "UPDATE ack_alerts SET acked_at = ?, next_repeat_at = NULL, escalate_at = NULL"
+                    " WHERE reference = ?",
+                    (now, row["reference"]),
+                )
+                # The follow-ups not sent yet (the first SMS is the alert itself).
+                dropped = db.execute(
+                    "DELETE FROM sms WHERE state = 'queued' AND client_message_id IN"
+                    " (SELECT value FROM json_each(?))",
+                    (json.dumps(alert["message_ids"][1:]),),
+                ).rowcount
+                self._count(db, "acknowledged")
+                self._count(db, "followups_dropped", dropped)
+                alert["acked_at"] = now
+            document = ack_document(alert, reply, matched_by=matched_by, first=first)
+            db.execute(
+                "INSERT INTO ack_outbox (route, payload) VALUES (?, ?)", (row["route"], document)
+            )
+        return str(row["reference"]), first
+
+    def ack_outbox(self, limit: int = 100) -> list[tuple[int, str, str]]:
+        """Acknowledgements not yet published: (id, route, JSON), oldest first."""
+        rows = self._db.execute(
+            "SELECT id, route, payload FROM ack_outbox ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+        return [(int(row[0]), str(row[1]), str(row[2])) for row in rows]
+
+    def forget_ack(self, row_id: int) -> None:
+        """An acknowledgement the broker has taken (PUBACK)."""
+        with self._transaction(durable=False) as db:
+            db.execute("DELETE FROM ack_outbox WHERE id = ?", (row_id,))
+
+    def ack_alerts(self) -> list[dict[str, Any]]:
+        """Every tracked alert, newest first (for inspection and tests)."""
+        rows = self._db.execute("SELECT * FROM ack_alerts ORDER BY created_at DESC").fetchall()
+        return [dict(row) for row in rows]
 
     # Sending ------------------------------------------------------------------------------
 
@@ -1042,6 +1285,12 @@ class Store:
                 "DELETE FROM sms WHERE state = 'sent' AND updated_at < ?", (now - retention,)
             )
             db.execute("DELETE FROM unknown_sends WHERE at < ?", (now - retention,))
+            # Tracked alerts: kept while a follow-up or a reply may still come.
+            db.execute(
+                "DELETE FROM ack_alerts WHERE next_repeat_at IS NULL AND escalate_at IS NULL"
+                " AND last_sent_at + max(reply_window, ?) < ?",
+                (retention, now),
+            )
             db.execute(
                 "DELETE FROM dead_letters WHERE published = 1 AND id <= ("
                 "SELECT id FROM dead_letters ORDER BY id DESC LIMIT 1 OFFSET ?)",
@@ -1066,6 +1315,13 @@ class Store:
             "SELECT count(*), min(created_at) FROM digest"
         ).fetchone()
         dead = self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        now = time.time() if now is None else now
+        awaiting = self._db.execute(
+            "SELECT count(*) FROM ack_alerts WHERE acked_at IS NULL"
+            " AND (last_sent_at + reply_window >= ? OR next_repeat_at IS NOT NULL"
+            " OR escalate_at IS NOT NULL)",
+            (now,),
+        ).fetchone()[0]
         counters = {
             row[0]: float(row[1])
             for row in self._db.execute(
@@ -1079,6 +1335,7 @@ class Store:
             digest_waiting=int(waiting),
             dead_letters=int(dead),
             credits_today=self.credits_spent(now),
+            awaiting_ack=int(awaiting),
             counters=counters,
         )
 

@@ -22,6 +22,7 @@ from clickatell_relay.payload import PAYLOAD_OPTIONS
 from .load import DEFAULT_CONFIG_PATH, load_config, parse_config
 from .model import (
     REDACTED,
+    AcknowledgeConfig,
     ClickatellConfig,
     DigestConfig,
     LimitsConfig,
@@ -41,6 +42,7 @@ __all__ = [
     "ENV_OVERRIDES",
     "PAYLOAD_OPTIONS",  # payload.py's; here too because the fault tests import it from here
     "REDACTED",
+    "AcknowledgeConfig",
     "ClickatellConfig",
     "ConfigError",
     "DigestConfig",

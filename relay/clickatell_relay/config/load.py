@@ -25,6 +25,7 @@ from clickatell_relay.routing import filter_covers, resolve_name
 
 from .directory import build_directory, notify_entities
 from .model import (
+    AcknowledgeConfig,
     ClickatellConfig,
     DigestConfig,
     LimitsConfig,
@@ -171,6 +172,8 @@ def _build(
     )
     for route in routes:
         allowlist.update(route.recipients)
+        if route.acknowledge is not None:
+            allowlist.update(route.acknowledge.escalate_to)
     mqtt = MqttConfig(**{**mqtt_data, "tls": TlsConfig(**mqtt_data["tls"])})
     notify_names = notify_entities(data["status"]["notify_entities"], contacts, groups, checker)
     notify_routes = _notify_routes(
@@ -250,6 +253,15 @@ def _routes(
         if template is not None and (problem := template_problem(template)) is not None:
             checker.add((*path, "template"), f"route {name}: template: {problem}")
         digest_data = route.get("digest")
+        acknowledge = _acknowledge(
+            route.get("acknowledge"), name, path, checker, contacts, groups, region
+        )
+        if acknowledge is not None and digest_data is not None:
+            checker.add(
+                (*path, "acknowledge"),
+                f"route {name}: acknowledge and digest do not go together"
+                " (a digest folds many alerts into one SMS, a reply acknowledges one)",
+            )
         built.append(
             RouteConfig(
                 name=name,
@@ -263,9 +275,44 @@ def _routes(
                 payload_options=frozenset(route["payload_options"] or ()),
                 digest=None if digest_data is None else DigestConfig(**digest_data),
                 options=options,
+                acknowledge=acknowledge,
             )
         )
     return built
+
+
+def _acknowledge(  # noqa: PLR0917 - the route's context, as `_routes` has it
+    data: dict[str, Any] | None,
+    name: str,
+    path: tuple[str | int, ...],
+    checker: Checker,
+    contacts: Mapping[str, str],
+    groups: Mapping[str, tuple[str, ...]],
+    region: str | None,
+) -> AcknowledgeConfig | None:
+    """A route's acknowledgement settings, the escalation's names resolved to numbers."""
+    if data is None:
+        return None
+    repeat = data.get("repeat")
+    escalate = data.get("escalate")
+    escalate_to: dict[str, None] = {}
+    for position, entry in enumerate(escalate["to"] if escalate else []):
+        resolved = resolve_name(entry, contacts, groups, region)
+        if resolved is None:
+            checker.add(
+                (*path, "acknowledge", "escalate", "to", position),
+                f"route {name}: escalate to {entry!r}: not a contact, a group or a valid number",
+            )
+        else:
+            escalate_to.update(dict.fromkeys(resolved))
+    return AcknowledgeConfig(
+        hint=data["hint"],
+        window=data["window"],
+        repeat_every=repeat["every"] if repeat else None,
+        repeat_max=repeat["max"] if repeat else 0,
+        escalate_after=escalate["after"] if escalate else None,
+        escalate_to=tuple(escalate_to),
+    )
 
 
 def _notify_routes(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .problems import Problem
 
 REDACTED: Final = "**REDACTED**"
+DEFAULT_ACK_HINT: Final = "Reply ACK {ref} to acknowledge"
 SECRET_KEYS: Final = frozenset({"api_key", "password"})
 
 
@@ -66,6 +67,10 @@ class MqttConfig:
     def dead_letter_topic(self) -> str:
         """Every refused alert and every SMS given up on."""
         return f"{self.topic_prefix}/dead_letter"
+
+    def ack_topic(self, route: str) -> str:
+        """Where the acknowledgements of a route's alerts are published."""
+        return f"{self.topic_prefix}/ack/{route}"
 
     def notify_topic(self, name: str) -> str:
         """Where Home Assistant's notify entity for a contact or group publishes."""
@@ -130,6 +135,18 @@ class DigestConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AcknowledgeConfig:
+    """Replies that acknowledge a route's alerts; repeats and an escalation until one does."""
+
+    hint: str | None = DEFAULT_ACK_HINT  # appended to the SMS; `{ref}` is the alert's reference
+    window: float = 86400.0  # a bare reply acknowledges the latest alert sent this long ago
+    repeat_every: float | None = None  # None: no repeats
+    repeat_max: int = 0  # repeats after the first SMS, at most
+    escalate_after: float | None = None  # None: no escalation
+    escalate_to: tuple[str, ...] = ()  # normalized numbers
+
+
+@dataclass(frozen=True, kw_only=True)
 class RouteConfig:
     """A topic filter and what becomes of the alerts published under it."""
 
@@ -146,6 +163,7 @@ class RouteConfig:
     options: SendOptions = field(default_factory=SendOptions)
     # The contact or group whose Home Assistant notify entity publishes here (its own route).
     notify_entity: str | None = None
+    acknowledge: AcknowledgeConfig | None = None  # None: replies acknowledge nothing here
 
 
 @dataclass(frozen=True, kw_only=True)

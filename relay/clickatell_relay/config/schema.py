@@ -14,6 +14,7 @@ import voluptuous as vol
 
 from aioclickatell import ApiFlavour, ClickatellError, SendOptions
 from aioclickatell.const import MAX_MESSAGE_PARTS_LIMIT
+from clickatell_relay.config.model import DEFAULT_ACK_HINT
 from clickatell_relay.payload import PAYLOAD_OPTIONS, PRIORITY_HINT, parse_priority
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
 _DURATION_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _TOPIC_PREFIX = re.compile(r"[^#+\s]+")
+MAX_REPEATS: Final = 100
 
 
 def duration(value: object) -> float:
@@ -227,6 +229,53 @@ DIGEST_SCHEMA = vol.Schema(
     }
 )
 
+REPEAT_SCHEMA = vol.Schema(
+    {
+        vol.Required("every"): vol.All(duration, vol.Range(min=0.1)),
+        vol.Required("max"): vol.All(_strict_int, vol.Range(min=1, max=MAX_REPEATS)),
+    }
+)
+
+ESCALATE_SCHEMA = vol.Schema(
+    {
+        vol.Required("after"): vol.All(duration, vol.Range(min=0.1)),
+        vol.Required("to"): vol.All([_text], vol.Length(min=1)),
+    }
+)
+
+
+def _hint(value: object) -> str | None:
+    """The text appended to an acknowledgeable SMS: `{ref}` once, no other braces."""
+    if value is None or value is False:
+        return None
+    text = _text(value)
+    if text.count("{ref}") != 1 or set("{}") & set(text.replace("{ref}", "")):
+        raise vol.Invalid("expected a text with {ref} once (the alert's reference), or false")
+    return text
+
+
+ACKNOWLEDGE_SCHEMA = vol.Schema(
+    {
+        vol.Optional("hint", default=DEFAULT_ACK_HINT): _hint,
+        vol.Optional("window", default=86400.0): vol.All(duration, vol.Range(min=1)),
+        vol.Optional("repeat"): vol.Any(None, REPEAT_SCHEMA),
+        vol.Optional("escalate"): vol.Any(None, ESCALATE_SCHEMA),
+    }
+)
+
+
+def _acknowledge(value: object) -> dict[str, Any] | None:
+    """`true` (the defaults), `false`, or the settings."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        value = {}
+    if not isinstance(value, dict):
+        raise vol.Invalid("expected true, false or a mapping (hint, window, repeat, escalate)")
+    checked: dict[str, Any] = ACKNOWLEDGE_SCHEMA(value)
+    return checked
+
+
 ROUTE_SCHEMA = vol.Schema(
     {
         vol.Optional("name"): _name,
@@ -244,6 +293,7 @@ ROUTE_SCHEMA = vol.Schema(
         ),
         vol.Optional("digest"): vol.Any(None, DIGEST_SCHEMA),
         vol.Optional("options", default={}): _options,
+        vol.Optional("acknowledge"): _acknowledge,
     }
 )
 
