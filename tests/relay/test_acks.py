@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,9 +70,9 @@ def queued_texts(store: Store) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store(tmp_path / "queue.db")
-    yield opened  # type: ignore[misc]
+    yield opened
     opened.close()
 
 
