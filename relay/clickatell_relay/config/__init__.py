@@ -19,12 +19,14 @@ from environment variables that override the file (see `ENV_OVERRIDES`).
 
 from clickatell_relay.payload import PAYLOAD_OPTIONS
 
+from .directory import Contact, Directory
 from .load import DEFAULT_CONFIG_PATH, load_config, parse_config
 from .model import (
     REDACTED,
     ClickatellConfig,
     DigestConfig,
     LimitsConfig,
+    ListenerConfig,
     MqttConfig,
     QueueConfig,
     RelayConfig,
@@ -43,8 +45,11 @@ __all__ = [
     "REDACTED",
     "ClickatellConfig",
     "ConfigError",
+    "Contact",
     "DigestConfig",
+    "Directory",
     "LimitsConfig",
+    "ListenerConfig",
     "MqttConfig",
     "Position",
     "Problem",

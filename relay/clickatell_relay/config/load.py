@@ -28,6 +28,7 @@ from .model import (
     ClickatellConfig,
     DigestConfig,
     LimitsConfig,
+    ListenerConfig,
     MqttConfig,
     QueueConfig,
     RelayConfig,
@@ -37,7 +38,7 @@ from .model import (
 )
 from .problems import Checker, ConfigError, Problem
 from .risks import warn_of_risks, written_secrets
-from .schema import RELAY_SCHEMA
+from .schema import RELAY_SCHEMA, path_secret_problem
 from .secret_sources import (
     drop_secrets,
     expand_env,
@@ -159,9 +160,12 @@ def _build(
 ) -> RelayConfig:
     mqtt_data: dict[str, Any] = dict(data["mqtt"])
     api_data: dict[str, Any] = dict(data["clickatell"])
+    listener_data: dict[str, Any] = dict(data["listener"])
     if secrets:
-        read_secrets({"clickatell": api_data, "mqtt": mqtt_data}, checker, base, environ)
+        sections = {"clickatell": api_data, "mqtt": mqtt_data, "listener": listener_data}
+        read_secrets(sections, checker, base, environ)
         require_credentials(api_data, checker)
+        _check_listener(listener_data, checker)
     _check_connections(mqtt_data, api_data, checker)
     region: str | None = api_data.get("default_region")
     contacts, groups, allowlist = build_directory(data, checker, region)
@@ -183,6 +187,7 @@ def _build(
         queue=QueueConfig(**data["queue"]),
         limits=LimitsConfig(**data["limits"]),
         status=StatusConfig(**{**data["status"], "notify_entities": notify_names}),
+        listener=ListenerConfig(**listener_data),
         contacts=contacts,
         groups=groups,
         allowlist=frozenset(allowlist),
@@ -210,6 +215,29 @@ def _check_connections(
             SendOptions(sender=api_data["sender"])
         except ClickatellError as error:
             checker.add(("clickatell", "sender"), str(error))
+
+
+def _check_listener(listener: Mapping[str, Any], checker: Checker) -> None:
+    """A listener that is on needs its path secret; basic authentication needs both halves.
+
+    After the secrets are read: a path secret from a file or the environment
+    is held to the same rules as one written in relay.yaml.
+    """
+    path: tuple[str, ...] = ("listener",)
+    if listener["enabled"]:
+        secret = listener.get("path_secret")
+        if not secret:
+            checker.add(
+                (*path, "enabled"),
+                "listener: enabled needs a path_secret (or path_secret_file, or "
+                "RELAY_LISTENER_PATH_SECRET): clickatell-relay init generates one",
+            )
+        elif (problem := path_secret_problem(secret)) is not None:
+            checker.add((*path, "path_secret"), f"listener.path_secret: {problem}")
+    if bool(listener.get("username")) != bool(listener.get("password")):
+        checker.add(
+            path, "listener: basic authentication needs both username and password (or neither)"
+        )
 
 
 def _routes(
