@@ -6,8 +6,9 @@ appends a hint to its SMS ("Reply ACK 7K2 to acknowledge"). A reply from a
 number of the directory or allowlist acknowledges the alert its `ACK <ref>`
 names or, without one (or with a reference nobody knows), the latest alert
 sent to that number within the route's `window`. The acknowledgement is
-stored with the alert's schedule in one durable commit, then published on
-`<prefix>/ack/<route>` from the store (forgotten after the PUBACK).
+stored with the alert's schedule in one durable commit, with its message in
+the listener's outbox: published on `<prefix>/ack/<route>` from the store,
+forgotten after the PUBACK.
 
 The schedule (repeats every `repeat.every` up to `repeat.max`, one
 escalation after `escalate.after`) lives in the queue file: each follow-up
@@ -17,8 +18,7 @@ the queue like any alert (rate limits, caps, budget); an acknowledgement
 ends the schedule and drops the follow-ups still queued.
 
 Routes without `acknowledge:` cost nothing: the receive path only looks at
-the route's setting, and the scheduler and the publisher run only when a
-route has it.
+the route's setting, and the scheduler runs only when a route has it.
 """
 
 from __future__ import annotations
@@ -36,15 +36,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aioclickatell import ClickatellError, Overflow, plan_message
 
-from .routing import valid_number
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
     from aioclickatell import InboundMessage
 
-    from .config import RelayConfig
-    from .mqtt import MqttConnection
+    from .config import Contact, RelayConfig
     from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,7 +49,6 @@ _LOGGER = logging.getLogger(__name__)
 REFERENCE_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_LENGTH: Final = 3
 FOLLOWUP_POLL: Final = 60.0  # the scheduler looks at least this often
-OUTBOX_POLL: Final = 30.0
 # "ACK 7K2", "ack7k2", "Ack: 7k2", "ACK #7K2" anywhere in the reply.
 _ASKED = re.compile(r"\bACK\s*[:#-]?\s*([A-Z0-9]{3,4})\b", re.IGNORECASE)
 
@@ -147,65 +143,60 @@ class Acknowledgements:
         config: RelayConfig,
         store: Store,
         on_queued: Callable[[], None],
+        on_acknowledged: Callable[[], None],
         new_id: Callable[[], str],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """Wire to the store; `on_queued` is told when follow-up SMS are queued."""
+        """Wire to the store.
+
+        `on_queued` is told when follow-up SMS are queued, `on_acknowledged`
+        when an acknowledgement waits in the outbox.
+        """
         self._config = config
         self._store = store
         self._on_queued = on_queued
+        self._on_acknowledged = on_acknowledged
         self._new_id = new_id
         self._clock = clock
         self.enabled = any(route.acknowledge is not None for route in config.routes)
         self._schedule_changed = asyncio.Event()
-        self._outbox_changed = asyncio.Event()
 
     def schedule_changed(self) -> None:
         """A tracked alert was queued: the next follow-up may be sooner."""
         self._schedule_changed.set()
 
-    def _reply(self, message: InboundMessage) -> Reply | None:
-        """The reply, if its sender may acknowledge (a number of the directory or allowlist)."""
-        config = self._config
-        sender = message.sender.strip()
-        number = valid_number(
-            sender if sender.startswith("+") else f"+{sender}", config.clickatell.default_region
-        )
-        if number is None or number not in config.allowlist:
-            return None
-        name = next((name for name, known in config.contacts.items() if known == number), None)
-        received = self._clock() if message.timestamp is None else message.timestamp.timestamp()
-        return Reply(
-            number=number,
-            name=name,
-            text=message.text,
-            received_at=received,
-            message_id=message.message_id,
-        )
+    async def on_inbound(self, message: InboundMessage, contact: Contact | None) -> None:
+        """Acknowledge what a reply answers, if anything (the listener's inbound hook).
 
-    async def on_inbound(self, message: InboundMessage, _contact: object | None = None) -> None:
-        """Acknowledge what an inbound SMS (already stored by the listener) answers, if any."""
+        The listener has stored the reply; `contact` is its sender in the
+        directory, None for a number outside the directory and allowlist: such
+        a reply acknowledges nothing.
+        """
         if not self.enabled:
             return
-        reply = self._reply(message)
-        if reply is None:
-            _LOGGER.debug("Inbound SMS from outside the allowlist: acknowledges nothing")
+        if contact is None:
+            _LOGGER.debug("A reply from outside the allowlist: it acknowledges nothing")
             return
+        now = self._clock()
+        reply = Reply(
+            number=contact.number,
+            name=contact.name,
+            text=message.text,
+            received_at=now if message.timestamp is None else message.timestamp.timestamp(),
+            message_id=message.message_id,
+        )
         outcome = await self._store.call(
-            self._store.acknowledge,
-            reply,
-            asked=asked_reference(reply.text),
-            now=self._clock(),
+            self._store.acknowledge, reply, asked=asked_reference(reply.text), now=now
         )
         if outcome is None:
             _LOGGER.info("A reply from the directory matched no alert awaiting acknowledgement")
             return
         reference, first = outcome
         if first:
-            _LOGGER.info("Alert %s acknowledged; its repeats and escalation stop", reference)
+            _LOGGER.info("Alert %s acknowledged: its repeats and escalation stop", reference)
         else:
-            _LOGGER.info("Alert %s was already acknowledged; the reply is published", reference)
-        self._outbox_changed.set()
+            _LOGGER.info("Alert %s was already acknowledged: the reply is published", reference)
+        self._on_acknowledged()
 
     # Follow-ups -----------------------------------------------------------------------
 
@@ -226,19 +217,6 @@ class Acknowledgements:
                 self._on_queued()
             delay = FOLLOWUP_POLL if due is None else min(max(due - now, 0.0), FOLLOWUP_POLL)
             await _wait_any(stop, self._schedule_changed, delay)
-
-    # Publishing ------------------------------------------------------------------------
-
-    async def publish(self, connection: MqttConnection, stop: asyncio.Event) -> None:
-        """Publish the stored acknowledgements (QoS 1); each is forgotten after its PUBACK."""
-        while not stop.is_set():
-            self._outbox_changed.clear()
-            waiting = await self._store.call(self._store.ack_outbox, 100)
-            for row_id, route, payload in waiting:
-                await connection.publish(self._config.mqtt.ack_topic(route), payload, qos=1)
-                await self._store.call(self._store.forget_ack, row_id)
-            if not waiting:
-                await _wait_any(stop, self._outbox_changed, OUTBOX_POLL)
 
 
 async def _wait_any(stop: asyncio.Event, event: asyncio.Event, delay: float) -> None:

@@ -56,8 +56,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+
+from aioclickatell import MessageStatus
 
 from .acks import Reply, ack_document, new_reference, with_hint
 
@@ -66,9 +69,11 @@ if TYPE_CHECKING:
 
     from .config import AcknowledgeConfig
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 MAX_DEAD_LETTERS: Final = 10000
 MAX_STORED_PAYLOAD: Final = 4096
+# Clickatell retries a callback for up to 3 days and a bit: a replay is known for longer.
+CALLBACKS_REMEMBERED: Final = 7 * 86400.0
 
 QUEUED: Final = "queued"
 SENT: Final = "sent"
@@ -97,13 +102,18 @@ CREATE TABLE IF NOT EXISTS sms (
     updated_at REAL NOT NULL,
     api_message_id TEXT,
     error_code TEXT,
-    error TEXT
+    error TEXT,
+    delivery TEXT,
+    delivery_code TEXT,
+    delivery_at REAL
 );
 CREATE INDEX IF NOT EXISTS sms_queue ON sms (priority DESC, id) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS sms_message ON sms (client_message_id);
 CREATE INDEX IF NOT EXISTS sms_recipient_sent ON sms (recipient, updated_at) WHERE state = 'sent';
 CREATE INDEX IF NOT EXISTS sms_updated ON sms (updated_at) WHERE state = 'sent';
 CREATE INDEX IF NOT EXISTS sms_dead ON sms (id) WHERE state = 'dead';
+CREATE INDEX IF NOT EXISTS sms_api_message ON sms (api_message_id)
+    WHERE api_message_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS digest (
     id INTEGER PRIMARY KEY,
     group_key TEXT NOT NULL,
@@ -139,6 +149,10 @@ CREATE INDEX IF NOT EXISTS dead_unpublished ON dead_letters (id) WHERE published
 CREATE TABLE IF NOT EXISTS receipts (
     mid INTEGER PRIMARY KEY, digest BLOB NOT NULL, connection INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS callbacks_seen (key TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS callback_outbox (
+    id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL, created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ack_alerts (
     reference TEXT PRIMARY KEY,
@@ -164,9 +178,6 @@ CREATE TABLE IF NOT EXISTS ack_alerts (
     escalated INTEGER NOT NULL DEFAULT 0,
     acked_at REAL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ack_outbox (
-    id INTEGER PRIMARY KEY, route TEXT NOT NULL, payload TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS unknown_sends (recipient TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS unknown_sends_recipient ON unknown_sends (recipient, at);
 """
@@ -358,6 +369,56 @@ class DeadLetter:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SentSms:
+    """The SMS a delivery status is about (one row: one recipient)."""
+
+    id: int
+    client_message_id: str
+    api_message_id: str | None
+    recipient: str
+    text: str
+    route: str
+    topic: str
+
+
+class NotYetKnown(Enum):
+    """A status of our message (its client message ID) before its API message ID is recorded."""
+
+    PENDING = "pending"  # answered 503: Clickatell's retry finds it recorded
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewCallback:
+    """What one status or reply adds to the queue, committed once whatever the replays.
+
+    `key` names the event (a replay has the same); `topic` is under the
+    relay's prefix, the publisher adds it (None: remembered, not published).
+    A status also updates its SMS
+    (`sms_id`, `delivery`: a MessageStatus value, `final`) and may carry
+    its dead letter.
+    """
+
+    key: str
+    topic: str | None
+    payload: str = ""
+    sms_id: int | None = None
+    delivery: str | None = None
+    delivery_code: str | None = None
+    final: bool = False
+    counter: str | None = None
+    dead: NewDeadLetter | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxItem:
+    """A status or reply committed and not yet acknowledged by the broker."""
+
+    id: int
+    topic: str
+    payload: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Stats:
     """The queue at a glance, for the status topic and `queue list`."""
 
@@ -473,6 +534,9 @@ class Store:
             self._db.execute(
                 "ALTER TABLE sms ADD COLUMN unknown_outcomes INTEGER NOT NULL DEFAULT 0"
             )
+        if "state" in columns and "delivery" not in columns:  # schema 2: no delivery status
+            for column in ("delivery TEXT", "delivery_code TEXT", "delivery_at REAL"):
+                self._db.execute(f"ALTER TABLE sms ADD COLUMN {column}")
 
     # Threading -------------------------------------------------------------------
 
@@ -922,8 +986,8 @@ class Store:
         None: the reply answers no alert. One durable commit. The alert is the
         one `asked` names, if one has that reference; else the latest sent to
         the reply's number within its reply window. The first acknowledgement
-        ends the schedule and drops the follow-ups still queued; every one is
-        stored for publishing (`ack_outbox`).
+        ends the schedule and drops the follow-ups still queued; every one
+        waits in the outbox (`unpublished_callbacks`) for `<prefix>/ack/<route>`.
         """
         now = time.time() if now is None else now
         with self._transaction(durable=True) as db:
@@ -963,21 +1027,10 @@ class Store:
                 alert["acked_at"] = now
             document = ack_document(alert, reply, matched_by=matched_by, first=first)
             db.execute(
-                "INSERT INTO ack_outbox (route, payload) VALUES (?, ?)", (row["route"], document)
+                "INSERT INTO callback_outbox (topic, payload, created_at) VALUES (?, ?, ?)",
+                (f"ack/{row['route']}", document, now),
             )
         return str(row["reference"]), first
-
-    def ack_outbox(self, limit: int = 100) -> list[tuple[int, str, str]]:
-        """Acknowledgements not yet published: (id, route, JSON), oldest first."""
-        rows = self._db.execute(
-            "SELECT id, route, payload FROM ack_outbox ORDER BY id LIMIT ?", (limit,)
-        ).fetchall()
-        return [(int(row[0]), str(row[1]), str(row[2])) for row in rows]
-
-    def forget_ack(self, row_id: int) -> None:
-        """An acknowledgement the broker has taken (PUBACK)."""
-        with self._transaction(durable=False) as db:
-            db.execute("DELETE FROM ack_outbox WHERE id = ?", (row_id,))
 
     def ack_alerts(self) -> list[dict[str, Any]]:
         """Every tracked alert, newest first (for inspection and tests)."""
@@ -1275,6 +1328,100 @@ class Store:
             ).rowcount
         return int(count)
 
+    # Callbacks: delivery statuses and replies -----------------------------------------------
+
+    def find_sms(
+        self,
+        *,
+        api_message_id: str,
+        client_message_id: str | None = None,
+        recipient: str | None = None,
+    ) -> SentSms | NotYetKnown | None:
+        """The SMS a status is about: by API message ID, else by client message ID (and number).
+
+        A status can outrun the answer to the send request it is about: the
+        client message ID then names rows whose API message IDs are not
+        recorded yet. One such row is the one; several are `PENDING` (which
+        one is not known yet). None: not an SMS of this queue (or no longer).
+        """
+        columns = "id, client_message_id, api_message_id, recipient, text, route, topic"
+        row = self._db.execute(
+            f"SELECT {columns} FROM sms WHERE api_message_id = ?"  # noqa: S608 - fixed text
+            " ORDER BY id DESC LIMIT 1",
+            (api_message_id,),
+        ).fetchone()
+        if row is None and client_message_id is not None:
+            where = "client_message_id = ?" + (" AND recipient = ?" if recipient else "")
+            rows = self._db.execute(
+                f"SELECT {columns} FROM sms WHERE {where} LIMIT 1000",  # noqa: S608 - fixed text
+                (client_message_id, recipient) if recipient else (client_message_id,),
+            ).fetchall()
+            unrecorded = [item for item in rows if item["api_message_id"] is None]
+            if len(rows) == 1 and unrecorded:
+                row = rows[0]
+            elif unrecorded:
+                return NotYetKnown.PENDING
+        return None if row is None else SentSms(**dict(row))
+
+    def commit_callbacks(
+        self, items: Sequence[NewCallback], now: float | None = None
+    ) -> list[bool]:
+        """Commit statuses and replies in one durable transaction; which of them were new.
+
+        A replay (a key already seen) changes nothing. A status after its
+        SMS's final one is remembered and not published: it is no transition.
+        """
+        now = time.time() if now is None else now
+        new: list[bool] = []
+        with self._transaction(durable=True) as db:
+            for item in items:
+                seen = db.execute(
+                    "INSERT INTO callbacks_seen (key, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (item.key, now),
+                ).rowcount
+                if not seen:
+                    new.append(False)
+                    continue
+                if item.sms_id is not None:
+                    row = db.execute(
+                        "SELECT delivery FROM sms WHERE id = ?", (item.sms_id,)
+                    ).fetchone()
+                    if row is None or (row[0] is not None and MessageStatus(row[0]).final):
+                        new.append(False)
+                        continue
+                    db.execute(
+                        "UPDATE sms SET delivery = ?, delivery_code = ?, delivery_at = ?"
+                        " WHERE id = ?",
+                        (item.delivery, item.delivery_code, now, item.sms_id),
+                    )
+                if item.dead is not None:
+                    self._insert_dead(db, item.dead, now)
+                    self._count(db, "dead_lettered")
+                if item.topic is not None:
+                    db.execute(
+                        "INSERT INTO callback_outbox (topic, payload, created_at) VALUES (?, ?, ?)",
+                        (item.topic, item.payload, now),
+                    )
+                if item.counter is not None:
+                    self._count(db, item.counter)
+                new.append(True)
+        return new
+
+    def unpublished_callbacks(self, limit: int = 100) -> list[OutboxItem]:
+        """Statuses and replies the broker has not acknowledged yet, oldest first."""
+        return [
+            OutboxItem(id=row[0], topic=row[1], payload=row[2])
+            for row in self._db.execute(
+                "SELECT id, topic, payload FROM callback_outbox ORDER BY id LIMIT ?", (limit,)
+            )
+        ]
+
+    def forget_callbacks(self, ids: Sequence[int]) -> None:
+        """Statuses and replies the broker has acknowledged."""
+        if ids:
+            with self._transaction(durable=False) as db:
+                db.executemany("DELETE FROM callback_outbox WHERE id = ?", [(i,) for i in ids])
+
     # Upkeep and inspection -------------------------------------------------------------------
 
     def prune(self, *, retention: float, now: float | None = None) -> None:
@@ -1291,6 +1438,7 @@ class Store:
                 " AND last_sent_at + max(reply_window, ?) < ?",
                 (retention, now),
             )
+            db.execute("DELETE FROM callbacks_seen WHERE at < ?", (now - CALLBACKS_REMEMBERED,))
             db.execute(
                 "DELETE FROM dead_letters WHERE published = 1 AND id <= ("
                 "SELECT id FROM dead_letters ORDER BY id DESC LIMIT 1 OFFSET ?)",

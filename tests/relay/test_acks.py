@@ -63,6 +63,11 @@ def reply(text: str, number: str = ALICE, at: float = T0 + 60) -> Reply:
     return Reply(number=number, name="alice", text=text, received_at=at, message_id="mo-1")
 
 
+def outbox(store: Store) -> list[tuple[int, str, str]]:
+    """(id, topic under the prefix, JSON) of what waits to be published."""
+    return [(item.id, item.topic, item.payload) for item in store.unpublished_callbacks()]
+
+
 def queued_texts(store: Store) -> list[tuple[str, str, str]]:
     """(client message ID, recipient, text) of every SMS row, oldest first."""
     rows = store.messages(limit=1000)
@@ -158,7 +163,7 @@ def test_an_untracked_alert_leaves_no_trace(store: Store) -> None:
     assert store.ack_alerts() == []
     assert queued_texts(store) == [("plain", ALICE, "hello")]
     assert store.acknowledge(reply("ok"), asked=None, now=T0) is None
-    assert store.ack_outbox() == []
+    assert outbox(store) == []
 
 
 def test_a_reply_acknowledges_the_latest_alert_sent_to_that_number(store: Store) -> None:
@@ -168,9 +173,9 @@ def test_a_reply_acknowledges_the_latest_alert_sent_to_that_number(store: Store)
     outcome = store.acknowledge(reply("on it"), asked=None, now=T0 + 30)
     newer = next(row for row in store.ack_alerts() if row["text"] == "newer")
     assert outcome == (newer["reference"], True)
-    ((_row_id, route, payload),) = store.ack_outbox()
+    ((_row_id, topic, payload),) = outbox(store)
     document = json.loads(payload)
-    assert route == "critical"
+    assert topic == "ack/critical"
     assert document["text"] == "newer"
     assert document["client_message_ids"] == ["b"]
     assert document["topic"] == "alerts/db"
@@ -188,7 +193,7 @@ def test_ack_with_a_reference_acknowledges_an_older_alert(store: Store) -> None:
     typed = f"ack {older['reference'].lower()}"
     outcome = store.acknowledge(reply(typed), asked=asked_reference(typed), now=T0 + 30)
     assert outcome == (older["reference"], True)
-    document = json.loads(store.ack_outbox()[0][2])
+    document = json.loads(outbox(store)[0][2])
     assert document["text"] == "older"
     assert document["matched_by"] == "reference"
 
@@ -216,7 +221,7 @@ def test_a_second_reply_is_published_but_changes_nothing(store: Store) -> None:
     assert store.acknowledge(reply("mine"), asked=None, now=T0 + 10) == (reference, True)
     later = Reply(number=BOB, name="bob", text="got it too", received_at=T0 + 20)
     assert store.acknowledge(later, asked=None, now=T0 + 20) == (reference, False)
-    first, second = (json.loads(payload) for _id, _route, payload in store.ack_outbox())
+    first, second = (json.loads(payload) for _id, _route, payload in outbox(store))
     assert second["already_acknowledged"] is True
     assert second["acknowledged_by"]["name"] == "bob"
     assert second["acknowledged_at"] == first["acknowledged_at"]
@@ -228,9 +233,9 @@ def test_the_outbox_is_forgotten_one_by_one(store: Store) -> None:
     commit(store, alert())
     store.acknowledge(reply("one"), asked=None, now=T0 + 1)
     store.acknowledge(reply("two"), asked=None, now=T0 + 2)
-    first, second = store.ack_outbox()
-    store.forget_ack(first[0])
-    assert store.ack_outbox() == [second]
+    first, second = outbox(store)
+    store.forget_callbacks([first[0]])
+    assert outbox(store) == [second]
 
 
 # Repeats and escalation ---------------------------------------------------------------------
@@ -277,7 +282,7 @@ def test_escalation_fires_once_after_the_delay_without_an_acknowledgement(store:
     carol = Reply(number=CAROL, name="carol", text="handled", received_at=T0 + 950)
     reference = store.ack_alerts()[0]["reference"]
     assert store.acknowledge(carol, asked=None, now=T0 + 950) == (reference, True)
-    assert json.loads(store.ack_outbox()[0][2])["escalated"] is True
+    assert json.loads(outbox(store)[0][2])["escalated"] is True
 
 
 def test_no_escalation_after_an_acknowledgement(store: Store) -> None:
@@ -354,7 +359,7 @@ def test_the_schedule_survives_reopening_and_nothing_is_doubled(tmp_path: Path) 
     third.close()
     fourth = Store(path)
     assert followups(fourth, T0 + 10_000) == (0, None)
-    assert len(fourth.ack_outbox()) == 1  # unpublished: published after the restart
+    assert len(outbox(fourth)) == 1  # unpublished: published after the restart
     assert len(json.loads(fourth.ack_alerts()[0]["message_ids"])) == 3  # the alert, 2 repeats
     # The repeats were still queued at the acknowledgement: dropped.
     assert {cmid for cmid, _to, _text in queued_texts(fourth)} == {"a"}
@@ -378,6 +383,7 @@ def test_pruning_keeps_what_a_reply_or_a_follow_up_may_still_need(store: Store) 
 
 BASE = """
 clickatell: {api: rest, api_key: k}
+listener: {enabled: true, path_secret: acks-Path-Secret-0123456789-abcdefghijkl}
 contacts: {alice: "2799900001", bob: "2799900002", boss: "2799900003"}
 routes:
   - name: critical
@@ -436,6 +442,13 @@ def test_bad_acknowledge_settings_are_named(yaml: str, message: str) -> None:
     with pytest.raises(ConfigError) as raised:
         parse_config(BASE + yaml, environ={})
     assert message in str(raised.value)
+
+
+def test_acknowledge_needs_the_listener() -> None:
+    text = BASE.replace("enabled: true", "enabled: false") + "    acknowledge: true\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, environ={})
+    assert "route critical: acknowledge needs the listener" in str(raised.value)
 
 
 def test_a_hint_can_be_switched_off() -> None:

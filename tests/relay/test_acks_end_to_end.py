@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aioclickatell import InboundMessage
+import aiohttp
+
 from clickatell_relay.broker import LocalBroker
+from clickatell_relay.config import RelayConfig
 from clickatell_relay.relay import Relay
 from clickatell_relay.simulator import Simulator
 
@@ -22,6 +25,7 @@ from .conftest import (
     ALICE,
     BOB,
     CAROL,
+    Client,
     ConfigFactory,
     RelayProcess,
     mqtt_client,
@@ -31,13 +35,16 @@ from .conftest import (
 )
 
 STRANGER = "2799900099"
+TWO_WAY = "2799900999"
+SECRET = "acks-Path-Secret-0123456789-abcdefghijkl"
 ACK_TOPIC = "relay/ack/critical"
 _REFERENCE = re.compile(r"Reply ACK (\w+) to acknowledge$")
 
 
 def route(**acknowledge: Any) -> dict[str, Any]:
-    """The routes of a test: `alerts/#` to Alice and Bob, acknowledgeable."""
+    """A test's configuration: the listener on, `alerts/#` to Alice and Bob, acknowledgeable."""
     return {
+        "listener": {"enabled": True, "port": 0, "path_secret": SECRET},
         "routes": [
             {
                 "name": "critical",
@@ -45,7 +52,7 @@ def route(**acknowledge: Any) -> dict[str, Any]:
                 "recipients": ["alice", "bob"],
                 "acknowledge": acknowledge or True,
             }
-        ]
+        ],
     }
 
 
@@ -63,10 +70,36 @@ def reference_of(simulator: Simulator, text: str) -> str:
     raise AssertionError(f"no SMS carried {text!r}")
 
 
-async def reply(relay: Relay, simulator: Simulator, number: str, text: str) -> None:
-    """A handset replies to the two-way number."""
-    await relay.acks.on_inbound(
-        InboundMessage(message_id=f"mo-{len(text)}", sender=number, to="27999000000", text=text)
+@asynccontextmanager
+async def listening(
+    config: RelayConfig, simulator: Simulator
+) -> AsyncIterator[tuple[Relay, Client]]:
+    """The relay running, the simulator calling its listener back; a client on `ack/#`."""
+    async with running(config) as relay, mqtt_client(config) as client:
+        assert relay.listener is not None
+        await until(relay.listener.listening.is_set)
+        simulator.account.mo_url = f"http://127.0.0.1:{relay.listener.port}/{SECRET}"
+        simulator.account.mo_format = "post"
+        await client.subscribe("relay/ack/#")
+        yield relay, client
+
+
+async def reply(simulator: Simulator, number: str, text: str) -> None:
+    """A handset replies to the two-way number: through the simulator, to the listener.
+
+    Returns once the listener has answered it: the reply, and what it
+    acknowledges, are committed then.
+    """
+    async with aiohttp.ClientSession() as session:
+        body = {"from": number, "to": TWO_WAY, "text": text}
+        async with session.post(f"{simulator.root_url}/_sim/inbound", json=body) as response:
+            assert response.status == 202, await response.text()
+            message_id = (await response.json())["message_id"]
+    await until(
+        lambda: any(
+            attempt.message_id == message_id and attempt.status == 200
+            for attempt in simulator.callbacks
+        )
     )
 
 
@@ -84,8 +117,7 @@ async def test_a_reply_acknowledges_the_latest_alert_and_ack_ref_an_older_one(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:
     config = make_config(**route())
-    async with running(config) as relay, mqtt_client(config) as client:
-        await client.subscribe("relay/ack/#")
+    async with listening(config, simulator) as (relay, client):
         await client.publish("alerts/disk", "Disk full")
         await until(lambda: len(simulator.messages) == 2)
         await client.publish("alerts/db", "Database down")
@@ -93,9 +125,9 @@ async def test_a_reply_acknowledges_the_latest_alert_and_ack_ref_an_older_one(
         disk = reference_of(simulator, "Disk full")
         database = reference_of(simulator, "Database down")
         assert disk != database
-        await reply(relay, simulator, ALICE, "On it")
+        await reply(simulator, ALICE, "On it")
         await until(lambda: len(client.json(ACK_TOPIC)) == 1)
-        await reply(relay, simulator, BOB, f"ok ack {disk.lower()}")
+        await reply(simulator, BOB, f"ok ack {disk.lower()}")
         await until(lambda: len(client.json(ACK_TOPIC)) == 2)
         status = await relay.status()
     latest, older = client.json(ACK_TOPIC)
@@ -120,20 +152,19 @@ async def test_an_unknown_sender_never_acknowledges(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:
     config = make_config(**route(repeat={"every": "0.3s", "max": 2}))
-    async with running(config) as relay, mqtt_client(config) as client:
-        await client.subscribe("relay/ack/#")
+    async with listening(config, simulator) as (relay, client):
         await client.publish("alerts/db", "Database down")
         await until(lambda: len(simulator.messages) >= 2)
         reference = reference_of(simulator, "Database down")
-        await reply(relay, simulator, STRANGER, f"ACK {reference}")
-        await reply(relay, simulator, STRANGER, "ok")
+        await reply(simulator, STRANGER, f"ACK {reference}")
+        await reply(simulator, STRANGER, "ok")
         # The repeats go on: nobody acknowledged.
         await until(lambda: len(texts_to(simulator, ALICE)) == 3)
         (alert,) = await tracked(relay)
         assert alert["acked_at"] is None
         # Carol, a contact the alert did not go to: only with its reference.
-        await reply(relay, simulator, CAROL, "seen")
-        await reply(relay, simulator, CAROL, f"ACK {reference}")
+        await reply(simulator, CAROL, "seen")
+        await reply(simulator, CAROL, f"ACK {reference}")
         await until(lambda: len(client.json(ACK_TOPIC)) == 1)
     (ack,) = client.json(ACK_TOPIC)
     assert ack["acknowledged_by"] == {"name": "carol", "number": CAROL}
@@ -144,7 +175,7 @@ async def test_repeats_stop_at_the_maximum(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:
     config = make_config(**route(repeat={"every": "0.2s", "max": 3}))
-    async with running(config) as relay, mqtt_client(config) as client:
+    async with listening(config, simulator) as (relay, client):
         await client.publish("alerts/db", "Database down")
         await until_async(
             lambda: _schedule_done(relay, repeats=3), seconds=30
@@ -167,11 +198,10 @@ async def test_repeats_stop_after_an_acknowledgement(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:
     config = make_config(**route(repeat={"every": "0.3s", "max": 100}))
-    async with running(config) as relay, mqtt_client(config) as client:
-        await client.subscribe("relay/ack/#")
+    async with listening(config, simulator) as (relay, client):
         await client.publish("alerts/db", "Database down")
         await until(lambda: len(texts_to(simulator, ALICE)) >= 2)  # a repeat went out
-        await reply(relay, simulator, ALICE, "on it")
+        await reply(simulator, ALICE, "on it")
         await until(lambda: len(client.json(ACK_TOPIC)) == 1)
         (alert,) = await tracked(relay)
         assert alert["next_repeat_at"] is None
@@ -188,13 +218,12 @@ async def test_escalation_after_the_delay_is_acknowledgeable_too(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:
     config = make_config(**route(escalate={"after": "0.3s", "to": ["carol"]}))
-    async with running(config) as relay, mqtt_client(config) as client:
-        await client.subscribe("relay/ack/#")
+    async with listening(config, simulator) as (relay, client):
         await client.publish("alerts/db", "Database down")
         await until(lambda: len(texts_to(simulator, CAROL)) == 1)
         reference = reference_of(simulator, "Database down")
         assert texts_to(simulator, CAROL) == texts_to(simulator, ALICE)  # same text, same ref
-        await reply(relay, simulator, CAROL, "escalated to me: handling it")
+        await reply(simulator, CAROL, "escalated to me: handling it")
         await until(lambda: len(client.json(ACK_TOPIC)) == 1)
         await until_async(lambda: idle(relay))
     (ack,) = client.json(ACK_TOPIC)
@@ -208,13 +237,12 @@ async def test_no_escalation_after_an_acknowledgement(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:
     config = make_config(**route(escalate={"after": "1h", "to": ["carol"]}))
-    async with running(config) as relay, mqtt_client(config) as client:
-        await client.subscribe("relay/ack/#")
+    async with listening(config, simulator) as (relay, client):
         await client.publish("alerts/db", "Database down")
         await until(lambda: len(simulator.messages) == 2)
         (alert,) = await tracked(relay)
         assert alert["escalate_at"] is not None
-        await reply(relay, simulator, BOB, "mine")
+        await reply(simulator, BOB, "mine")
         await until(lambda: len(client.json(ACK_TOPIC)) == 1)
         (alert,) = await tracked(relay)
         # Hours later, nothing is due.

@@ -19,6 +19,7 @@ from environment variables that override the file (see `ENV_OVERRIDES`).
 
 from clickatell_relay.payload import PAYLOAD_OPTIONS
 
+from .directory import Contact, Directory
 from .load import DEFAULT_CONFIG_PATH, load_config, parse_config
 from .model import (
     REDACTED,
@@ -26,6 +27,7 @@ from .model import (
     ClickatellConfig,
     DigestConfig,
     LimitsConfig,
+    ListenerConfig,
     MqttConfig,
     QueueConfig,
     RelayConfig,
@@ -45,8 +47,11 @@ __all__ = [
     "AcknowledgeConfig",
     "ClickatellConfig",
     "ConfigError",
+    "Contact",
     "DigestConfig",
+    "Directory",
     "LimitsConfig",
+    "ListenerConfig",
     "MqttConfig",
     "Position",
     "Problem",

@@ -29,6 +29,7 @@ from .model import (
     ClickatellConfig,
     DigestConfig,
     LimitsConfig,
+    ListenerConfig,
     MqttConfig,
     QueueConfig,
     RelayConfig,
@@ -38,7 +39,7 @@ from .model import (
 )
 from .problems import Checker, ConfigError, Problem
 from .risks import warn_of_risks, written_secrets
-from .schema import RELAY_SCHEMA
+from .schema import RELAY_SCHEMA, path_secret_problem
 from .secret_sources import (
     drop_secrets,
     expand_env,
@@ -160,9 +161,12 @@ def _build(
 ) -> RelayConfig:
     mqtt_data: dict[str, Any] = dict(data["mqtt"])
     api_data: dict[str, Any] = dict(data["clickatell"])
+    listener_data: dict[str, Any] = dict(data["listener"])
     if secrets:
-        read_secrets({"clickatell": api_data, "mqtt": mqtt_data}, checker, base, environ)
+        sections = {"clickatell": api_data, "mqtt": mqtt_data, "listener": listener_data}
+        read_secrets(sections, checker, base, environ)
         require_credentials(api_data, checker)
+        _check_listener(listener_data, checker)
     _check_connections(mqtt_data, api_data, checker)
     region: str | None = api_data.get("default_region")
     contacts, groups, allowlist = build_directory(data, checker, region)
@@ -170,10 +174,16 @@ def _build(
     routes = _routes(
         data["routes"], checker, contacts=contacts, groups=groups, region=region, sender=sender
     )
-    for route in routes:
+    for index, route in enumerate(routes):
         allowlist.update(route.recipients)
         if route.acknowledge is not None:
             allowlist.update(route.acknowledge.escalate_to)
+            if not listener_data["enabled"]:
+                checker.add(
+                    ("routes", index, "acknowledge"),
+                    f"route {route.name}: acknowledge needs the listener (listener.enabled:"
+                    " true): replies reach the relay through it",
+                )
     mqtt = MqttConfig(**{**mqtt_data, "tls": TlsConfig(**mqtt_data["tls"])})
     notify_names = notify_entities(data["status"]["notify_entities"], contacts, groups, checker)
     notify_routes = _notify_routes(
@@ -186,6 +196,7 @@ def _build(
         queue=QueueConfig(**data["queue"]),
         limits=LimitsConfig(**data["limits"]),
         status=StatusConfig(**{**data["status"], "notify_entities": notify_names}),
+        listener=ListenerConfig(**listener_data),
         contacts=contacts,
         groups=groups,
         allowlist=frozenset(allowlist),
@@ -213,6 +224,29 @@ def _check_connections(
             SendOptions(sender=api_data["sender"])
         except ClickatellError as error:
             checker.add(("clickatell", "sender"), str(error))
+
+
+def _check_listener(listener: Mapping[str, Any], checker: Checker) -> None:
+    """A listener that is on needs its path secret; basic authentication needs both halves.
+
+    After the secrets are read: a path secret from a file or the environment
+    is held to the same rules as one written in relay.yaml.
+    """
+    path: tuple[str, ...] = ("listener",)
+    if listener["enabled"]:
+        secret = listener.get("path_secret")
+        if not secret:
+            checker.add(
+                (*path, "enabled"),
+                "listener: enabled needs a path_secret (or path_secret_file, or "
+                "RELAY_LISTENER_PATH_SECRET): clickatell-relay init generates one",
+            )
+        elif (problem := path_secret_problem(secret)) is not None:
+            checker.add((*path, "path_secret"), f"listener.path_secret: {problem}")
+    if bool(listener.get("username")) != bool(listener.get("password")):
+        checker.add(
+            path, "listener: basic authentication needs both username and password (or neither)"
+        )
 
 
 def _routes(

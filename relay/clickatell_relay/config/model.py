@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from yarl import URL
 
-from aioclickatell import ApiFlavour, SendOptions
+from aioclickatell import MAX_CALLBACK_BYTES, ApiFlavour, SendOptions
 from clickatell_relay.payload import PRIORITY_NAMES
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 REDACTED: Final = "**REDACTED**"
 DEFAULT_ACK_HINT: Final = "Reply ACK {ref} to acknowledge"
-SECRET_KEYS: Final = frozenset({"api_key", "password"})
+SECRET_KEYS: Final = frozenset({"api_key", "password", "path_secret"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +67,15 @@ class MqttConfig:
     def dead_letter_topic(self) -> str:
         """Every refused alert and every SMS given up on."""
         return f"{self.topic_prefix}/dead_letter"
+
+    def delivery_topic(self, route: str) -> str:
+        """Where the delivery statuses of a route's SMS are published."""
+        return f"{self.topic_prefix}/delivery/{route}"
+
+    @property
+    def inbound_topic(self) -> str:
+        """Where the SMS received (replies) are published."""
+        return f"{self.topic_prefix}/inbound"
 
     def ack_topic(self, route: str) -> str:
         """Where the acknowledgements of a route's alerts are published."""
@@ -180,6 +189,28 @@ class StatusConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ListenerConfig:
+    """The optional HTTP listener for Clickatell's callbacks (statuses and replies)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # behind a reverse proxy with TLS on the same machine
+    port: int = 8765
+    path_secret: str | None = field(default=None, repr=False)  # the URL's only path segment
+    username: str | None = None  # basic authentication, with password
+    password: str | None = field(default=None, repr=False)
+    max_body_bytes: int = MAX_CALLBACK_BYTES
+    # Replies from numbers outside the directory and the allowlist are published only if set.
+    publish_unknown_senders: bool = False
+    # An SMS whose final status is failed or expired is also a dead letter.
+    dead_letter_undelivered: bool = True
+
+    @property
+    def path(self) -> str:
+        """The one path callbacks are taken on."""
+        return f"/{self.path_secret}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class RelayConfig:
     """Everything the relay needs, checked."""
 
@@ -188,6 +219,7 @@ class RelayConfig:
     queue: QueueConfig = field(default_factory=QueueConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
+    listener: ListenerConfig = field(default_factory=ListenerConfig)
     contacts: Mapping[str, str] = field(default_factory=dict)  # name -> number
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> numbers
     allowlist: frozenset[str] = frozenset()  # every number an alert may reach

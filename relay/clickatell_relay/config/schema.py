@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
 
-from aioclickatell import ApiFlavour, ClickatellError, SendOptions
+from aioclickatell import MAX_CALLBACK_BYTES, ApiFlavour, ClickatellError, SendOptions
 from aioclickatell.const import MAX_MESSAGE_PARTS_LIMIT
 from clickatell_relay.config.model import DEFAULT_ACK_HINT
 from clickatell_relay.payload import PAYLOAD_OPTIONS, PRIORITY_HINT, parse_priority
@@ -25,6 +25,9 @@ _DURATION_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _TOPIC_PREFIX = re.compile(r"[^#+\s]+")
 MAX_REPEATS: Final = 100
+# Long and unguessable: `clickatell-relay init` writes 43 (256 random bits, URL-safe base64).
+MIN_PATH_SECRET: Final = 32
+_PATH_SECRET = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def duration(value: object) -> float:
@@ -98,6 +101,29 @@ def _notify_entities(value: object) -> str | list[str]:
                 raise vol.Invalid("expected a contact or group name", path=[index])
         return value
     raise vol.Invalid("expected all, or a list of contact and group names")
+
+
+def path_secret_problem(value: str) -> str | None:
+    """What is wrong with a listener path secret, if anything."""
+    if not _PATH_SECRET.fullmatch(value):
+        return "expected letters, digits, '_' and '-' only"
+    if len(value) < MIN_PATH_SECRET:
+        return (
+            f"too short to be unguessable: at least {MIN_PATH_SECRET} characters "
+            "(clickatell-relay init generates one)"
+        )
+    return None
+
+
+def _path_secret(value: object) -> str | None:
+    """The listener's path: long, unguessable, and nothing a URL would need to escape."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise vol.Invalid("expected a text")
+    if (problem := path_secret_problem(value)) is not None:
+        raise vol.Invalid(problem)
+    return value
 
 
 def _positive(kind: type) -> Callable[[object], Any]:
@@ -310,6 +336,25 @@ STATUS_SCHEMA = vol.Schema(
     }
 )
 
+LISTENER_SCHEMA = vol.Schema(
+    {
+        vol.Optional("enabled", default=False): bool,
+        vol.Optional("host", default="127.0.0.1"): _text,
+        # 0: a free port the system picks (tests); the log says which.
+        vol.Optional("port", default=8765): vol.All(_strict_int, vol.Range(min=0, max=65535)),
+        vol.Optional("path_secret"): _path_secret,
+        vol.Optional("path_secret_file"): _SECRET_FILE,
+        vol.Optional("username"): _TEXT_OR_NONE,
+        vol.Optional("password"): _TEXT_OR_NONE,
+        vol.Optional("password_file"): _SECRET_FILE,
+        vol.Optional("max_body_bytes", default=MAX_CALLBACK_BYTES): vol.All(
+            _strict_int, vol.Range(min=1024, max=MAX_CALLBACK_BYTES)
+        ),
+        vol.Optional("publish_unknown_senders", default=False): bool,
+        vol.Optional("dead_letter_undelivered", default=True): bool,
+    }
+)
+
 RELAY_SCHEMA = vol.Schema(
     {
         vol.Optional("mqtt", default={}): MQTT_SCHEMA,
@@ -317,6 +362,7 @@ RELAY_SCHEMA = vol.Schema(
         vol.Optional("queue", default={}): QUEUE_SCHEMA,
         vol.Optional("limits", default={}): LIMITS_SCHEMA,
         vol.Optional("status", default={}): STATUS_SCHEMA,
+        vol.Optional("listener", default={}): LISTENER_SCHEMA,
         vol.Optional("contacts", default={}): vol.Any(None, {_name: _text}),
         vol.Optional("groups", default={}): vol.Any(None, {_name: [_text]}),
         vol.Optional("allowlist", default=[]): vol.Any(None, [_text]),
