@@ -454,3 +454,30 @@ def test_acknowledge_needs_the_listener() -> None:
 def test_a_hint_can_be_switched_off() -> None:
     config = parse_config(BASE + "    acknowledge:\n      hint: false\n", environ={})
     assert config.routes[0].acknowledge == AcknowledgeConfig(hint=None)
+
+
+def test_the_example_configs_acknowledge_block_is_valid() -> None:
+    """The example ships the block commented out (the listener is off there): uncommented,
+    with the listener on, it loads and says what the README says."""
+    example = Path(__file__).resolve().parents[2] / "relay/clickatell_relay/install"
+    text = (example / "relay.example.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = lines.index("    # acknowledge:")
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("    #"))
+    block = [line.replace("    # ", "    ", 1) for line in lines[start:end]]
+    text = "\n".join([*lines[:start], *block, *lines[end:]])
+    text = text.replace(
+        "  enabled: false                # off by default. On:", "  enabled: true #"
+    )
+    text = text.replace(
+        "  path_secret: null", "  path_secret: acks-Path-Secret-0123456789-abcdefghijkl"
+    )
+    environ = {"CLICKATELL_API_KEY": "key", "RELAY_MQTT_PASSWORD": "secret"}
+    config = parse_config(text, "relay.yaml", environ=environ)
+    assert config.routes[0].acknowledge == AcknowledgeConfig(
+        window=86400,
+        repeat_every=300,
+        repeat_max=3,
+        escalate_after=900,
+        escalate_to=("27830000003",),
+    )
