@@ -24,7 +24,6 @@ the route's setting, and the scheduler runs only when a route has it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -222,8 +221,7 @@ class Acknowledgements:
 async def _wait_any(stop: asyncio.Event, event: asyncio.Event, delay: float) -> None:
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(event.wait())]
     try:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waits:
             waiter.cancel()

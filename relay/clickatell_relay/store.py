@@ -914,13 +914,15 @@ class Store:
         """
         now = time.time() if now is None else now
         queued = 0
+        due_now = (
+            "SELECT * FROM ack_alerts WHERE acked_at IS NULL AND (next_repeat_at <= ?"
+            " OR (escalate_at <= ? AND escalated = 0))"
+        )
+        if self._db.execute(due_now, (now, now)).fetchone() is None:
+            return 0, self._next_followup()  # a read: no commit, no fsync, when nothing is due
         with self._transaction(durable=True) as db:
-            due = db.execute(
-                "SELECT * FROM ack_alerts WHERE acked_at IS NULL AND (next_repeat_at <= ?"
-                " OR (escalate_at <= ? AND escalated = 0))",
-                (now, now),
-            ).fetchall()
-            depth = self._depth(db) if due else 0
+            due = db.execute(due_now, (now, now)).fetchall()  # again, inside the transaction
+            depth = self._depth(db)
             for row in due:
                 message_ids: list[str] = json.loads(row["message_ids"])
                 numbers: list[str] = json.loads(row["numbers"])
@@ -971,12 +973,16 @@ class Store:
                     (json.dumps(message_ids), json.dumps(numbers), now, row["reference"]),
                 )
             self._count(db, "followups", queued)
-            next_due = db.execute(
-                "SELECT min(min(coalesce(next_repeat_at, 1e300), coalesce(escalate_at, 1e300)))"
-                " FROM ack_alerts WHERE acked_at IS NULL"
-                " AND (next_repeat_at IS NOT NULL OR escalate_at IS NOT NULL)"
-            ).fetchone()[0]
-        return queued, None if next_due is None else float(next_due)
+        return queued, self._next_followup()
+
+    def _next_followup(self) -> float | None:
+        """When the next repeat or escalation is due; None when none waits."""
+        due = self._db.execute(
+            "SELECT min(min(coalesce(next_repeat_at, 1e300), coalesce(escalate_at, 1e300)))"
+            " FROM ack_alerts WHERE acked_at IS NULL"
+            " AND (next_repeat_at IS NOT NULL OR escalate_at IS NOT NULL)"
+        ).fetchone()[0]
+        return None if due is None else float(due)
 
     def acknowledge(
         self, reply: Reply, *, asked: str | None, now: float | None = None

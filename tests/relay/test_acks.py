@@ -243,7 +243,9 @@ def test_the_outbox_is_forgotten_one_by_one(store: Store) -> None:
 
 def test_repeats_follow_the_schedule_up_to_the_maximum(store: Store) -> None:
     commit(store, alert(cmid="a", settings=AcknowledgeConfig(repeat_every=300, repeat_max=2)))
+    commits = store.durable_commits
     assert followups(store, T0 + 299) == (0, T0 + 300)
+    assert store.durable_commits == commits  # nothing due: a read, no fsync
     assert followups(store, T0 + 300) == (2, T0 + 600)
     assert followups(store, T0 + 300) == (0, T0 + 600)  # nothing doubled
     assert followups(store, T0 + 650) == (2, None)
