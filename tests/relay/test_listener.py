@@ -8,8 +8,13 @@ from the simulator's callbacks to MQTT topics, the queue and the status.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,7 +23,14 @@ import pytest
 from aioclickatell import InboundMessage
 from clickatell_relay.broker import LocalBroker
 from clickatell_relay.cli import main
-from clickatell_relay.config import Contact, RelayConfig
+from clickatell_relay.config import (
+    REDACTED,
+    ConfigError,
+    Contact,
+    RelayConfig,
+    parse_config,
+    read_env_file,
+)
 from clickatell_relay.relay import Relay
 from clickatell_relay.simulator import Simulator
 
@@ -27,12 +39,15 @@ from .conftest import (
     BOB,
     Client,
     ConfigFactory,
+    commits_blocked,
     mqtt_client,
     running,
     until,
+    until_async,
 )
 
 SECRET = "s3cret-Path-0123456789-abcdefghijklmnop"
+PASSWORD = "callback-Pass-Wq93"
 TWO_WAY = "2799900999"
 STRANGER = "2799900777"
 FAILING = "2799998005"  # the simulator's test range: ends in 005, failed
@@ -81,6 +96,11 @@ async def listening(
         simulator.timings.mo_retry_delays = (0.2, 0.2, 0.2)
         await client.subscribe("relay/delivery/#", "relay/inbound", "relay/dead_letter")
         yield relay, client
+
+
+def basic(username: str, password: str) -> str:
+    """A basic authentication header's value."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def statuses(client: Client, route: str = "alerts") -> list[dict[str, Any]]:
@@ -293,3 +313,284 @@ async def test_a_reply_from_an_unknown_number(
     assert published[ALICE]["unknown_sender"] is False
     assert sorted(heard, key=str) == sorted([None, Contact(number=ALICE, name="alice")], key=str)
     assert status["inbound"] == 1
+
+
+async def test_hostile_requests_get_their_answer_and_publish_nothing(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = listener_config(
+        make_config, username="clickatell", password=PASSWORD, max_body_bytes=1024
+    )
+    async with listening(config, simulator) as (relay, client), aiohttp.ClientSession() as http:
+        await client.publish("alerts/db", "Database down")
+        await until(lambda: sum(item["final"] for item in statuses(client)) == 2)
+        await simulator.callbacks_settled()
+        auth = basic("clickatell", PASSWORD)
+        unknown = "api_id=1&apiMsgId=f0f0f0&cliMsgId=nobody&to=2799900001&status=004"
+        attempts = [
+            ("POST", url(relay, "not-the-secret"), None, b"", 404),
+            ("POST", url(relay, f"{SECRET}/more"), auth, b"", 404),
+            ("POST", url(relay, SECRET[:-1]), auth, b"", 404),
+            ("PUT", url(relay), auth, b"", 405),
+            ("POST", url(relay), None, unknown.encode(), 401),
+            ("POST", url(relay), basic("clickatell", "guess"), b"", 401),
+            ("POST", url(relay), basic("someone", PASSWORD), b"", 401),
+            ("POST", url(relay), auth, b"apiMsgId=abc&status=999", 400),
+            ("POST", url(relay), auth, b"\xff\xfe<garbage>\x00", 400),
+            ("POST", url(relay), auth, b"moMsgId=1&from=2799900001", 400),
+            ("POST", url(relay), auth, b"x" * 2000, 413),
+            ("POST", url(relay), auth, unknown.encode(), 200),  # never sent by this relay
+        ]
+        for method, target, credentials, body, expected in attempts:
+            headers = {"Content-Type": FORM}
+            if credentials is not None:
+                headers["Authorization"] = credentials
+            async with http.request(method, target, data=body, headers=headers) as response:
+                assert response.status == expected, (method, body[:40], expected)
+        # A replay of each status the relay took: 200, and nothing new.
+        status_ids = {attempt.message_id for attempt in simulator.callbacks}
+        for message_id in status_ids:
+            await replay(simulator, message_id)
+        # Published in commit order: once this reply is out, nothing else came before it.
+        simulator.inject_inbound(ALICE, TWO_WAY, "sentinel")
+        await until(lambda: client.json("relay/inbound"))
+        status = await relay.status()
+    assert [item["text"] for item in client.json("relay/inbound")] == ["sentinel"]
+    assert len(statuses(client)) == 4  # two SMS, gateway then delivered each: no replay
+    assert status["delivered"] == 2
+    refusals = [record.getMessage() for record in caplog.records if "Refused" in record.msg]
+    assert len(refusals) == 11
+    assert all(
+        record.levelno == logging.DEBUG for record in caplog.records if "Refused" in record.msg
+    )
+    loud = "\n".join(r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG)
+    for private in (SECRET, PASSWORD, "Database down", "sentinel", ALICE):
+        assert private not in loud
+
+
+async def test_the_platform_callback_only_posts(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = listener_config(make_config, "platform")
+    async with (
+        listening(config, simulator, "platform") as (relay, _client),
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.get(url(relay), params={"moMsgId": "1"}) as response:
+            assert response.status == 405
+            assert response.headers["Allow"] == "POST"
+        async with http.post(url(relay), data=b'{"event": [1]}') as response:
+            assert response.status == 400
+        async with http.post(url(relay), data=b"") as response:
+            assert response.status == 200  # nothing to do, nothing to retry
+
+
+async def test_replies_while_the_broker_is_away_are_published_when_it_is_back(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = listener_config(make_config)
+    async with mqtt_client(config, "watcher") as watcher:
+        await watcher.subscribe("relay/inbound")  # a persistent session: kept while away
+    async with running(config) as relay:
+        assert relay.listener is not None
+        await until(relay.listener.listening.is_set)
+        simulator.account.mo_url = url(relay)
+        simulator.account.mo_format = "post"
+        broker.stop()
+        await until(lambda: not relay.connected.is_set())
+        simulator.inject_inbound(ALICE, TWO_WAY, "one")
+        await simulator.callbacks_settled()
+        assert [attempt.status for attempt in simulator.callbacks] == [200]
+        broker.start()
+        await until_async(lambda: outbox_empty(relay))
+        # Away again, and the relay stops with a reply answered but not published.
+        broker.stop()
+        await until(lambda: not relay.connected.is_set())
+        simulator.inject_inbound(BOB, TWO_WAY, "two")
+        await simulator.callbacks_settled()
+        assert [attempt.status for attempt in simulator.callbacks] == [200, 200]
+    broker.start()
+    async with running(config) as relay:
+        await until_async(lambda: outbox_empty(relay))
+    async with mqtt_client(config, "watcher") as watcher:
+        await until(lambda: len(watcher.json("relay/inbound")) == 2)
+    assert [item["text"] for item in watcher.json("relay/inbound")] == ["one", "two"]
+
+
+async def outbox_empty(relay: Relay) -> bool:
+    return not await relay.store.call(relay.store.unpublished_callbacks)
+
+
+async def test_a_queue_that_cannot_commit_answers_503_and_clickatell_retries(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = listener_config(make_config)
+    async with listening(config, simulator) as (relay, client):
+        # Another writer holds the queue; the relay's commit gives up after 0.1s, not 10s.
+        await relay.store.call(relay.store._db.execute, "PRAGMA busy_timeout = 100")
+        with commits_blocked(config.queue.path):
+            simulator.inject_inbound(ALICE, TWO_WAY, "while the queue is locked")
+            await until(lambda: simulator.callbacks)
+        await until(lambda: client.json("relay/inbound"))
+    assert simulator.callbacks[0].status == 503
+    assert simulator.callbacks[-1].status == 200
+    assert [item["text"] for item in client.json("relay/inbound")] == ["while the queue is locked"]
+
+
+async def test_a_listener_that_cannot_listen_is_restarted(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    config = listener_config(make_config, port=port)
+    try:
+        async with running(config) as relay:
+            assert relay.listener is not None
+            await until(lambda: "The listener task failed" in caplog.text)
+            assert relay.connected.is_set()  # the rest of the relay goes on
+            taken.close()
+            await until(relay.listener.listening.is_set)
+            assert relay.listener.port == port
+    finally:
+        taken.close()
+
+
+MINIMAL = """\
+clickatell:
+  api_key: k
+routes:
+  - topic: alerts/#
+    recipients: ["2799900001"]
+listener:
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "expected"),
+    [
+        (
+            "  enabled: true\n",
+            {},
+            (
+                "relay.yaml:7: listener: enabled needs a path_secret (or path_secret_file, or "
+                "RELAY_LISTENER_PATH_SECRET): clickatell-relay init generates one"
+            ),
+        ),
+        (
+            "  enabled: true\n  path_secret: short\n",
+            {},
+            (
+                "relay.yaml:8: listener.path_secret: too short to be unguessable: at least 32 "
+                "characters (clickatell-relay init generates one)"
+            ),
+        ),
+        (
+            f"  enabled: true\n  path_secret: {SECRET}/x\n",
+            {},
+            "relay.yaml:8: listener.path_secret: expected letters, digits, '_' and '-' only",
+        ),
+        (
+            "  enabled: true\n",
+            {"RELAY_LISTENER_PATH_SECRET": "short"},
+            "relay.yaml:7: listener.path_secret: too short to be unguessable",
+        ),
+        (
+            f"  enabled: true\n  path_secret: {SECRET}\n  username: clickatell\n",
+            {},
+            (
+                "relay.yaml:9: listener.username: basic authentication needs both username and "
+                "password (or neither)"
+            ),
+        ),
+        ("  port: 65536\n", {}, "relay.yaml:7: listener.port: value must be at most 65535"),
+        (
+            "  max_body_bytes: 100000\n",
+            {},
+            "relay.yaml:7: listener.max_body_bytes: value must be at most 65536",
+        ),
+        ("  enabled: yes please\n", {}, "relay.yaml:7: listener.enabled: expected bool"),
+        ("  path: /x\n", {}, "relay.yaml:7: listener.path: extra keys not allowed"),
+    ],
+    ids=[
+        "no-secret",
+        "short-secret",
+        "slash-in-secret",
+        "short-secret-from-env",
+        "half-auth",
+        "port",
+        "body-limit",
+        "enabled",
+        "unknown-key",
+    ],
+)
+def test_listener_configuration_errors_name_their_line(
+    text: str, environ: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + text, "relay.yaml", environ=environ)
+    assert expected in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_listener_secrets_come_from_the_environment_and_files_and_are_never_shown(
+    tmp_path: Path,
+) -> None:
+    secret_file = tmp_path / "path-secret"
+    secret_file.write_text(SECRET + "\n", encoding="utf-8")
+    secret_file.chmod(0o600)
+    text = MINIMAL + (
+        f"  enabled: true\n  path_secret_file: {secret_file}\n"
+        "  username: clickatell\n  password: ${CALLBACK_PASSWORD}\n"
+    )
+    config = parse_config(text, "relay.yaml", environ={"CALLBACK_PASSWORD": PASSWORD})
+    assert (config.listener.path, config.listener.password) == (f"/{SECRET}", PASSWORD)
+    assert config.listener.host == "127.0.0.1"
+    shown = json.dumps(config.redacted()) + repr(config)
+    assert SECRET not in shown
+    assert PASSWORD not in shown
+    assert config.redacted()["listener"]["path_secret"] == REDACTED
+    overridden = parse_config(
+        MINIMAL + "  enabled: true\n  username: clickatell\n",
+        "relay.yaml",
+        environ={"RELAY_LISTENER_PATH_SECRET": SECRET, "RELAY_LISTENER_PASSWORD": PASSWORD},
+    )
+    assert (overridden.listener.path_secret, overridden.listener.password) == (SECRET, PASSWORD)
+    # The queue commands need no secret: an enabled listener does not stop them.
+    config = parse_config(MINIMAL + "  enabled: true\n", "relay.yaml", {}, secrets=False)
+    assert config.listener.enabled
+
+
+def test_a_listener_open_to_the_network_is_warned_of() -> None:
+    text = MINIMAL + f"  enabled: true\n  host: 0.0.0.0\n  path_secret: {SECRET}\n"
+    config = parse_config(text, "relay.yaml", environ={})
+    assert any(
+        "listener.host 0.0.0.0: the listener speaks plain HTTP" in str(problem)
+        for problem in config.warnings
+    )
+
+
+def test_init_generates_a_path_secret_of_its_own(tmp_path: Path) -> None:
+    found = []
+    for run in ("one", "two"):
+        etc = tmp_path / run
+        assert main(["init", "--config-dir", str(etc), "--unit-dir", str(tmp_path / "units")]) == 0
+        variables, _warnings = read_env_file(etc / "secrets.env")
+        found.append(variables["RELAY_LISTENER_PATH_SECRET"])
+        text = (
+            (etc / "relay.yaml")
+            .read_text(encoding="utf-8")
+            .replace("  enabled: false", "  enabled: true", 1)
+        )
+        config = parse_config(text, "relay.yaml", {**variables, "CLICKATELL_API_KEY": "k"})
+        assert config.listener.path_secret == variables["RELAY_LISTENER_PATH_SECRET"]
+    assert len(found[0]) >= 43
+    assert found[0] != found[1]

@@ -244,8 +244,10 @@ def _check_listener(listener: Mapping[str, Any], checker: Checker) -> None:
         elif (problem := path_secret_problem(secret)) is not None:
             checker.add((*path, "path_secret"), f"listener.path_secret: {problem}")
     if bool(listener.get("username")) != bool(listener.get("password")):
+        given = "username" if listener.get("username") else "password"
         checker.add(
-            path, "listener: basic authentication needs both username and password (or neither)"
+            (*path, given),
+            f"listener.{given}: basic authentication needs both username and password (or neither)",
         )
 
 
