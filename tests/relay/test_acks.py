@@ -474,7 +474,7 @@ def test_the_example_configs_acknowledge_block_is_valid() -> None:
     text = text.replace(
         "  path_secret: null", "  path_secret: acks-Path-Secret-0123456789-abcdefghijkl"
     )
-    environ = {"CLICKATELL_API_KEY": "key", "RELAY_MQTT_PASSWORD": "secret"}
+    environ = {"CLICKATELL_API_KEY": "acks-key-Qz71", "RELAY_MQTT_PASSWORD": "acks-mqtt-Wp42"}
     config = parse_config(text, "relay.yaml", environ=environ)
     assert config.routes[0].acknowledge == AcknowledgeConfig(
         window=86400,
