@@ -4,8 +4,9 @@ A route with `acknowledge:` gives each alert a reference a person can type
 (three characters of `REFERENCE_ALPHABET`, no 0/O or 1/I/L to mix up) and
 appends a hint to its SMS ("Reply ACK 7K2 to acknowledge"). A reply from a
 number of the directory or allowlist acknowledges the alert its `ACK <ref>`
-names or, without one (or with a reference nobody knows), the latest alert
-sent to that number within the route's `window`. The acknowledgement is
+names or, without one (or with a reference nobody knows), the alert of the
+SMS the API says it answers (`related_message_id`, where the flavour says),
+or else the latest alert sent to that number within the route's `window`. The acknowledgement is
 stored with the alert's schedule in one durable commit, with its message in
 the listener's outbox: published on `<prefix>/ack/<route>` from the store,
 forgotten after the PUBACK.
@@ -124,7 +125,7 @@ def ack_document(alert: dict[str, Any], reply: Reply, *, matched_by: str, first:
             "acknowledged_by": {"name": reply.name, "number": reply.number},
             "reply": reply.text,
             "reply_message_id": reply.message_id,
-            "matched_by": matched_by,  # "reference" or "latest"
+            "matched_by": matched_by,  # "reference", "related" or "latest"
             # A later reply to an alert already acknowledged: published, changes nothing.
             "already_acknowledged": not first,
             "acknowledged_at": iso(alert["acked_at"]),
@@ -185,7 +186,11 @@ class Acknowledgements:
             message_id=message.message_id,
         )
         outcome = await self._store.call(
-            self._store.acknowledge, reply, asked=asked_reference(reply.text), now=now
+            self._store.acknowledge,
+            reply,
+            asked=asked_reference(reply.text),
+            related=message.related_message_id,
+            now=now,
         )
         if outcome is None:
             _LOGGER.info("A reply from the directory matched no alert awaiting acknowledgement")

@@ -985,13 +985,20 @@ class Store:
         return None if due is None else float(due)
 
     def acknowledge(
-        self, reply: Reply, *, asked: str | None, now: float | None = None
+        self,
+        reply: Reply,
+        *,
+        asked: str | None,
+        related: str | None = None,
+        now: float | None = None,
     ) -> tuple[str, bool] | None:
         """Acknowledge the alert a reply answers; its reference, and whether this was the first.
 
         None: the reply answers no alert. One durable commit. The alert is the
-        one `asked` names, if one has that reference; else the latest sent to
-        the reply's number within its reply window. The first acknowledgement
+        one `asked` names, if one has that reference; else the one whose SMS
+        has the API message ID `related` (the message the API says the reply
+        answers); else the latest sent to the reply's number within its reply
+        window. The first acknowledgement
         ends the schedule and drops the follow-ups still queued; every one
         waits in the outbox (`unpublished_callbacks`) for `<prefix>/ack/<route>`.
         """
@@ -1002,6 +1009,14 @@ class Store:
             if asked is not None:
                 row = db.execute(
                     "SELECT * FROM ack_alerts WHERE reference = ?", (asked,)
+                ).fetchone()
+            if row is None and related is not None:
+                matched_by = "related"
+                row = db.execute(
+                    "SELECT a.* FROM ack_alerts a, json_each(a.message_ids) m"
+                    " WHERE m.value IN (SELECT client_message_id FROM sms"
+                    " WHERE api_message_id = ?) LIMIT 1",
+                    (related,),
                 ).fetchone()
             if row is None:
                 matched_by = "latest"

@@ -198,6 +198,23 @@ def test_ack_with_a_reference_acknowledges_an_older_alert(store: Store) -> None:
     assert document["matched_by"] == "reference"
 
 
+def test_the_message_a_reply_answers_by_the_api_names_the_alert(store: Store) -> None:
+    commit(store, alert("older", cmid="a"), now=T0)
+    commit(store, alert("newer", cmid="b"), now=T0 + 10)
+    batch = store.claim(limit=10, now=T0 + 20)
+    assert batch is not None
+    assert batch.client_message_id == "a"
+    store.record_results(sent=[(batch.ids[0], "api-older")], now=T0 + 20)
+    older = next(row for row in store.ack_alerts() if row["text"] == "older")
+    outcome = store.acknowledge(reply("yes"), asked=None, related="api-older", now=T0 + 30)
+    assert outcome == (older["reference"], True)
+    assert json.loads(outbox(store)[0][2])["matched_by"] == "related"
+    # An ID nobody knows: the latest alert, as without one.
+    outcome = store.acknowledge(reply("and?"), asked=None, related="api-unknown", now=T0 + 40)
+    newer = next(row for row in store.ack_alerts() if row["text"] == "newer")
+    assert outcome == (newer["reference"], True)
+
+
 def test_an_unknown_reference_falls_back_to_the_latest_alert(store: Store) -> None:
     commit(store, alert("only", cmid="a"))
     (tracked,) = store.ack_alerts()
