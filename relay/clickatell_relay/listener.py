@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from .config import Contact, Directory, RelayConfig
     from .relay import InboundHook
+    from .status import Health
     from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -95,7 +96,8 @@ class CallbackListener:
         store: Store,
         directory: Directory,
         hooks: Sequence[InboundHook],
-        on_commit: Callable[[], None],
+        health: Health,
+        on_change: Callable[[], None],  # committed or recovered: publish, status
     ) -> None:
         """Nothing listens before `run`."""
         self._config = config
@@ -104,7 +106,8 @@ class CallbackListener:
         self._store = store
         self._directory = directory
         self._hooks = hooks
-        self._on_commit = on_commit
+        self._health = health
+        self._on_change = on_change
         self._path = self._listener.path.encode()
         self.port: int | None = None  # the bound port once listening (`port: 0` picks one)
         self.listening = asyncio.Event()
@@ -125,6 +128,8 @@ class CallbackListener:
                 "Listening for Clickatell's callbacks on %s:%d", self._listener.host, self.port
             )
             self.listening.set()
+            self._health.clear("listener")  # a failure to listen is over
+            self._on_change()  # the status says so
             await stop.wait()
         finally:
             self.listening.clear()
@@ -223,7 +228,7 @@ class CallbackListener:
         if not items:
             return web.Response(status=HTTPStatus.OK)
         new = await self._store.call(self._store.commit_callbacks, items)
-        self._on_commit()
+        self._on_change()
         fresh = [item for item, is_new in zip(items, new, strict=True) if is_new]
         _LOGGER.debug(
             "Callback: %d event(s) committed, %d replayed or after a final status",

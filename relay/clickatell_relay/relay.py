@@ -134,7 +134,8 @@ class Relay:
                 store=self.store,
                 directory=self.directory,
                 hooks=self.inbound_hooks,
-                on_commit=self._callbacks_committed,
+                health=self.health,
+                on_change=self._callbacks_committed,
             )
         # The store's count of dead letters written when the last look found none unpublished.
         self._dead_letters_looked_at: int | None = None
@@ -357,8 +358,7 @@ class Relay:
                 group.create_task(self._receive(connection, stop), name="receive")
                 group.create_task(self._publish_status(connection, stop), name="status")
                 group.create_task(self._publish_dead_letters(connection, stop), name="dead-letters")
-                if self.listener is not None:
-                    group.create_task(self._publish_callbacks(connection, stop), name="callbacks")
+                group.create_task(self._publish_callbacks(connection, stop), name="callbacks")
                 if stale:
                     group.create_task(self._remove_entities(connection, stale), name="discovery")
         except ExceptionGroup as errors:
@@ -616,7 +616,8 @@ class Relay:
         """Publish the statuses and replies committed by the listener; forget each after its PUBACK.
 
         They wait in the queue while the broker is away (or the relay is
-        down) and go, oldest first, once it is back: at least once.
+        down) and go, oldest first, once it is back: at least once. Without
+        the listener, only what an earlier run left is published.
         """
         prefix = self.config.mqtt.topic_prefix
         while not stop.is_set():
@@ -627,6 +628,8 @@ class Relay:
                     await connection.publish(f"{prefix}/{item.topic}", item.payload, qos=1)
                 await self.store.call(self.store.forget_callbacks, [item.id for item in items])
                 continue
+            if self.listener is None:
+                return  # what a run with the listener left is out; nothing more comes
             await _wait_any(stop, self._callbacks_waiting, DEAD_LETTER_POLL)
         raise _SessionEnded
 

@@ -457,9 +457,11 @@ async def test_a_listener_that_cannot_listen_is_restarted(
             assert relay.listener is not None
             await until(lambda: "The listener task failed" in caplog.text)
             assert relay.connected.is_set()  # the rest of the relay goes on
+            assert "listener: OSError" in (await relay.status())["last_error"]
             taken.close()
             await until(relay.listener.listening.is_set)
             assert relay.listener.port == port
+            assert (await relay.status())["last_error"] is None
     finally:
         taken.close()
 
@@ -594,3 +596,25 @@ def test_init_generates_a_path_secret_of_its_own(tmp_path: Path) -> None:
         assert config.listener.path_secret == variables["RELAY_LISTENER_PATH_SECRET"]
     assert len(found[0]) >= 43
     assert found[0] != found[1]
+
+
+async def test_what_a_run_with_the_listener_left_goes_out_without_it(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    config = listener_config(make_config)
+    async with running(config) as relay:
+        assert relay.listener is not None
+        await until(relay.listener.listening.is_set)
+        simulator.account.mo_url = url(relay)
+        simulator.account.mo_format = "post"
+        broker.stop()
+        simulator.inject_inbound(ALICE, TWO_WAY, "left behind")
+        await simulator.callbacks_settled()
+        assert [attempt.status for attempt in simulator.callbacks] == [200]
+    broker.start()
+    async with mqtt_client(config, "watcher") as watcher:
+        await watcher.subscribe("relay/inbound")
+        async with running(make_config()) as relay:  # the same queue, the listener off
+            assert relay.listener is None
+            await until(lambda: watcher.json("relay/inbound"))
+    assert [item["text"] for item in watcher.json("relay/inbound")] == ["left behind"]
