@@ -295,3 +295,23 @@ def _queue_file_says_done(path: str, *, repeats: int) -> bool:
     finally:
         db.close()
     return bool(schedule == (repeats, None) and unsent == 0)
+
+
+async def test_an_alert_too_long_with_its_hint_is_dead_lettered(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    changes = route()
+    changes["routes"][0]["max_parts"] = 1
+    config = make_config(**changes)
+    fits_alone = "x" * 150  # one part without the hint, two with it
+    async with listening(config, simulator) as (relay, client):
+        await client.subscribe("relay/dead_letter")
+        await client.publish("alerts/long", fits_alone)
+        await client.publish("alerts/short", "Short")
+        await until(lambda: len(simulator.messages) == 2)
+        await until(lambda: len(client.json("relay/dead_letter")) == 1)
+        alerts = await tracked(relay)
+    (letter,) = client.json("relay/dead_letter")
+    assert letter["reason"] == "too_long"
+    assert letter["detail"].startswith("with the acknowledgement hint")
+    assert [alert["text"] for alert in alerts] == ["Short"]
