@@ -53,6 +53,11 @@ FOLLOWUP_POLL: Final = 60.0  # the scheduler looks at least this often
 _ASKED = re.compile(r"\bACK\s*[:#-]?\s*([A-Z0-9]{3,4})\b", re.IGNORECASE)
 
 
+def ack_topic(route: str) -> str:
+    """Where a route's acknowledgements are published, under the relay's prefix."""
+    return f"ack/{route}"
+
+
 def new_reference(taken: Collection[str], rng: random.Random | None = None) -> str:
     """A reference no stored alert has: 3 characters, 4 once half of those are taken."""
     rng = rng or random.Random()  # noqa: S311 - a label, not a secret

@@ -121,9 +121,7 @@ class CallbackListener:
         try:
             site = web.TCPSite(runner, self._listener.host, self._listener.port)
             await site.start()
-            server = site._server  # noqa: SLF001 - the only way to the port `0` got
-            sockets = getattr(server, "sockets", None) or ()
-            self.port = sockets[0].getsockname()[1] if sockets else self._listener.port
+            self.port = int(runner.addresses[0][1])  # what `port: 0` got
             _LOGGER.info(
                 "Listening for Clickatell's callbacks on %s:%d", self._listener.host, self.port
             )

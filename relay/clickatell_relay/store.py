@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 from aioclickatell import MessageStatus
 
-from .acks import Reply, ack_document, new_reference, with_hint
+from .acks import Reply, ack_document, ack_topic, new_reference, with_hint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Sequence
@@ -1049,7 +1049,7 @@ class Store:
             document = ack_document(alert, reply, matched_by=matched_by, first=first)
             db.execute(
                 "INSERT INTO callback_outbox (topic, payload, created_at) VALUES (?, ?, ?)",
-                (f"ack/{row['route']}", document, now),
+                (ack_topic(row["route"]), document, now),
             )
         return str(row["reference"]), first
 

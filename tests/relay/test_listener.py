@@ -54,6 +54,8 @@ FAILING = "2799998005"  # the simulator's test range: ends in 005, failed
 FLAVOURS = ["rest", "http", "platform"]
 FORM = "application/x-www-form-urlencoded"
 MO_FORMATS = {"rest": "post", "http": "get", "platform": "one_api"}
+# How the legacy APIs call back with statuses (the portal's choice): one of each kind.
+CALLBACK_METHODS = {"rest": "xml", "http": "get", "platform": "post"}
 
 
 def listener_config(
@@ -92,6 +94,7 @@ async def listening(
         simulator.account.callback_url = url(relay, auth=auth)
         simulator.account.mo_url = url(relay, auth=auth)
         simulator.account.mo_format = MO_FORMATS[api]
+        simulator.account.callback_method = CALLBACK_METHODS[api]
         simulator.timings.callback_retry_delays = (0.2, 0.2, 0.2, 0.2, 0.2)
         simulator.timings.mo_retry_delays = (0.2, 0.2, 0.2)
         await client.subscribe("relay/delivery/#", "relay/inbound", "relay/dead_letter")

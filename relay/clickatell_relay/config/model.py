@@ -68,19 +68,6 @@ class MqttConfig:
         """Every refused alert and every SMS given up on."""
         return f"{self.topic_prefix}/dead_letter"
 
-    def delivery_topic(self, route: str) -> str:
-        """Where the delivery statuses of a route's SMS are published."""
-        return f"{self.topic_prefix}/delivery/{route}"
-
-    @property
-    def inbound_topic(self) -> str:
-        """Where the SMS received (replies) are published."""
-        return f"{self.topic_prefix}/inbound"
-
-    def ack_topic(self, route: str) -> str:
-        """Where the acknowledgements of a route's alerts are published."""
-        return f"{self.topic_prefix}/ack/{route}"
-
     def notify_topic(self, name: str) -> str:
         """Where Home Assistant's notify entity for a contact or group publishes."""
         return f"{self.topic_prefix}/notify/{name}"
