@@ -925,6 +925,7 @@ class Store:
             depth = self._depth(db)
             for row in due:
                 message_ids: list[str] = json.loads(row["message_ids"])
+                sent_before = len(message_ids)
                 numbers: list[str] = json.loads(row["numbers"])
                 followups: list[tuple[str, ...]] = []
                 if row["next_repeat_at"] is not None and row["next_repeat_at"] <= now:
@@ -967,10 +968,11 @@ class Store:
                     queued += len(allowed)
                     self._insert_sms(db, sms, now)
                     message_ids.append(sms.client_message_id)
+                last_sent = now if len(message_ids) > sent_before else row["last_sent_at"]
                 db.execute(
                     "UPDATE ack_alerts SET message_ids = ?, numbers = ?, last_sent_at = ?"
                     " WHERE reference = ?",
-                    (json.dumps(message_ids), json.dumps(numbers), now, row["reference"]),
+                    (json.dumps(message_ids), json.dumps(numbers), last_sent, row["reference"]),
                 )
             self._count(db, "followups", queued)
         return queued, self._next_followup()
@@ -997,10 +999,11 @@ class Store:
         None: the reply answers no alert. One durable commit. The alert is the
         one `asked` names, if one has that reference; else the one whose SMS
         has the API message ID `related` (the message the API says the reply
-        answers); else the latest sent to the reply's number within its reply
-        window. The first acknowledgement
-        ends the schedule and drops the follow-ups still queued; every one
-        waits in the outbox (`unpublished_callbacks`) for `<prefix>/ack/<route>`.
+        answers); else the one with the latest SMS (first, repeat or
+        escalation) among those sent to the reply's number, within its reply
+        window. The first acknowledgement ends the schedule and drops the
+        follow-ups still queued; every one waits in the outbox
+        (`unpublished_callbacks`) for `<prefix>/ack/<route>`.
         """
         now = time.time() if now is None else now
         with self._transaction(durable=True) as db:

@@ -332,7 +332,7 @@ def test_follow_ups_skip_numbers_no_longer_allowed(store: Store) -> None:
             ALICE,
             BOB,
             cmid="a",
-            settings=AcknowledgeConfig(repeat_every=60, repeat_max=1),
+            settings=AcknowledgeConfig(repeat_every=60, repeat_max=2),
         ),
     )
     queued, _due = store.queue_followups(
@@ -340,6 +340,13 @@ def test_follow_ups_skip_numbers_no_longer_allowed(store: Store) -> None:
     )
     assert queued == 1
     assert [to for cmid, to, _text in queued_texts(store) if cmid != "a"] == [ALICE]
+    # Nobody left to text: the schedule moves on, and the reply window does not.
+    queued, _due = store.queue_followups(
+        allowlist=set(), max_messages=1000, new_id=new_id, now=T0 + 120
+    )
+    assert queued == 0
+    (tracked,) = store.ack_alerts()
+    assert (tracked["repeats_sent"], tracked["last_sent_at"]) == (2, T0 + 60)
 
 
 def test_a_follow_up_past_the_queue_bound_is_dead_lettered(store: Store) -> None:
