@@ -72,19 +72,21 @@ def reference_of(simulator: Simulator, text: str) -> str:
 
 @asynccontextmanager
 async def listening(
-    config: RelayConfig, simulator: Simulator
+    config: RelayConfig, simulator: Simulator, mo_format: str = "post"
 ) -> AsyncIterator[tuple[Relay, Client]]:
     """The relay running, the simulator calling its listener back; a client on `ack/#`."""
     async with running(config) as relay, mqtt_client(config) as client:
         assert relay.listener is not None
         await until(relay.listener.listening.is_set)
         simulator.account.mo_url = f"http://127.0.0.1:{relay.listener.port}/{SECRET}"
-        simulator.account.mo_format = "post"
+        simulator.account.mo_format = mo_format
         await client.subscribe("relay/ack/#")
         yield relay, client
 
 
-async def reply(simulator: Simulator, number: str, text: str) -> None:
+async def reply(
+    simulator: Simulator, number: str, text: str, related_message_id: str | None = None
+) -> None:
     """A handset replies to the two-way number: through the simulator, to the listener.
 
     Returns once the listener has answered it: the reply, and what it
@@ -92,6 +94,8 @@ async def reply(simulator: Simulator, number: str, text: str) -> None:
     """
     async with aiohttp.ClientSession() as session:
         body = {"from": number, "to": TWO_WAY, "text": text}
+        if related_message_id is not None:
+            body["related_message_id"] = related_message_id
         async with session.post(f"{simulator.root_url}/_sim/inbound", json=body) as response:
             assert response.status == 202, await response.text()
             message_id = (await response.json())["message_id"]
@@ -146,6 +150,33 @@ async def test_a_reply_acknowledges_the_latest_alert_and_ack_ref_an_older_one(
     assert older["matched_by"] == "reference"
     assert status["acknowledged"] == 2
     assert status["awaiting_ack"] == 0
+
+
+async def test_a_reply_to_an_older_sms_acknowledges_its_alert(
+    broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
+) -> None:
+    """The One API says which SMS a reply answers (relatedMessageId): that alert, not the latest."""
+    platform = {"api": "platform", "base_url": simulator.base_url("platform")}
+    config = make_config(clickatell=platform, **route())
+    async with listening(config, simulator, "one_api") as (relay, client):
+        await client.publish("alerts/disk", "Disk full")
+        await until(lambda: len(simulator.messages) == 2)
+        await client.publish("alerts/db", "Database down")
+        await until(lambda: len(simulator.messages) == 4)
+        await until_async(lambda: _sent_recorded(relay, 4))  # the API message IDs are known
+        (disk_sms,) = [
+            m for m in simulator.messages if m.to == ALICE and m.text.startswith("Disk full")
+        ]
+        await reply(simulator, ALICE, "yes", related_message_id=disk_sms.api_message_id)
+        await until(lambda: len(client.json(ACK_TOPIC)) == 1)
+    (ack,) = client.json(ACK_TOPIC)
+    assert ack["text"] == "Disk full"
+    assert ack["matched_by"] == "related"
+
+
+async def _sent_recorded(relay: Relay, count: int) -> bool:
+    sent = await relay.store.call(relay.store.messages, state="sent")
+    return len(sent) == count
 
 
 async def test_an_unknown_sender_never_acknowledges(
