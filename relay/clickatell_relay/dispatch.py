@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec
 from aiolimiter import AsyncLimiter
 
 from aioclickatell import (
+    ApiFlavour,
     ClickatellAuthenticationError,
     ClickatellCannotConnectError,
     ClickatellConnectionError,
@@ -91,6 +92,9 @@ ACCOUNT_PAUSES: Final = frozenset({"no credit", "credentials refused"})
 MAINTENANCE_INTERVAL: Final = 10.0  # at most; at least every poll interval, and 1 s
 PRUNE_INTERVAL: Final = 600.0
 ERROR_DETAIL_LIMIT: Final = 300
+# With the listener on, legacy messages ask to be called back with every status (intermediate,
+# final and errors: the `callback` level's bits 1, 2 and 4); the Platform's is the portal's.
+LEGACY_CALLBACK_LEVEL: Final = 7
 API_HOLD: Final = "api_hold_until"  # meta key: until when the API asked us to wait (429, 130)
 
 
@@ -205,6 +209,10 @@ class Dispatcher:
         self._health = health
         self._on_change = on_change or (lambda: None)
         self._clock = clock
+        self._ask_for_callbacks = config.listener.enabled and config.clickatell.api in (
+            ApiFlavour.REST,
+            ApiFlavour.HTTP,
+        )
         self._routes: dict[str, RouteConfig] = {route.name: route for route in config.routes}
         self._requests = AsyncLimiter(self._limits.requests_per_second, 1)
         self._messages = AsyncLimiter(self._limits.messages_per_second, 1)
@@ -516,9 +524,11 @@ class Dispatcher:
     # Sending -----------------------------------------------------------------------------
 
     def _options(self, batch: Batch) -> SendOptions:
-        return SendOptions.from_dict(
-            {**batch.options, "client_message_id": batch.client_message_id}
-        )
+        options = {**batch.options, "client_message_id": batch.client_message_id}
+        if self._ask_for_callbacks:
+            # The legacy APIs call back only as each message asks; a route may ask otherwise.
+            options.setdefault("callback", LEGACY_CALLBACK_LEVEL)
+        return SendOptions.from_dict(options)
 
     async def _send(self, batch: Batch) -> None:
         settled = False

@@ -2,11 +2,13 @@
 
     receive -> validate -> persist -> ack -> batch -> limit -> send -> record
 
-`Relay.run` runs two named tasks in a TaskGroup until the stop event is set:
-`mqtt` (the connection supervisor: connect, subscribe, announce, receive;
-on a broker error back off, capped exponential with jitter, reset after a
-successful connect) and `dispatch` (the queue to the API, which goes on
-while the broker is away). Nothing either task raises ends the process: an
+`Relay.run` runs named tasks in a TaskGroup until the stop event is set:
+`mqtt` (the connection supervisor: connect, subscribe, announce, receive,
+publish; on a broker error back off, capped exponential with jitter, reset
+after a successful connect), `dispatch` (the queue to the API, which goes on
+while the broker is away) and, when `listener.enabled`, `listener`
+(Clickatell's callbacks into the queue, see listener.py; the session
+publishes them). Nothing either task raises ends the process: an
 error nobody expected (a full card, a locked queue file, a bug) is logged
 with its traceback and the task starts again after a backoff. On stop: no
 new burst is taken, the burst being committed is committed and acknowledged,
@@ -24,10 +26,13 @@ import json
 import logging
 import signal
 import time
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
-from aioclickatell import ClickatellClient, SendOptions
+from aioclickatell import ClickatellClient, InboundMessage, SendOptions
 
+from .acks import Acknowledgements, hint_problem
+from .config import Contact, Directory
 from .dispatch import (
     ERROR_DETAIL_LIMIT,
     Backoff,
@@ -50,11 +55,12 @@ from .store import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Sequence
 
     import aiohttp
 
     from .config import QueueConfig, RelayConfig
+    from .listener import CallbackListener
 
 _LOGGER = logging.getLogger(__name__)
 STATUS_MIN_INTERVAL: Final = 1.0
@@ -65,6 +71,10 @@ DEAD_LETTERS_LOGGED: Final = 10  # per burst, one line each; the rest are counte
 CURRENCY: Final = "currency"  # meta: the balance's currency last announced ("": credits)
 LOGGED_EXCERPT: Final = 200  # characters of a topic or a reason's detail in a log line
 T = TypeVar("T", bound=BaseException)
+
+# Called once per reply received, after it is committed to the queue: the reply, and
+# who sent it (None for a number outside the directory and the allowlist).
+InboundHook: TypeAlias = Callable[[InboundMessage, Contact | None], Awaitable[None]]
 
 
 def build_client(
@@ -109,8 +119,25 @@ class Relay:
         self.health = Health(started_at=time.time())
         self.client = build_client(config, session)
         self.router = Router(config)
+        self.directory = Directory(config)
         self._status_dirty = asyncio.Event()
         self._dead_letters_waiting = asyncio.Event()
+        self._callbacks_waiting = asyncio.Event()
+        # Part of the relay's interface: the acknowledgement logic appends itself here.
+        self.inbound_hooks: list[InboundHook] = []
+        self.listener: CallbackListener | None = None
+        if config.listener.enabled:
+            # Imported only then: aiohttp's server is no part of an idle relay's memory.
+            from .listener import CallbackListener  # noqa: PLC0415
+
+            self.listener = CallbackListener(
+                config,
+                store=self.store,
+                directory=self.directory,
+                hooks=self.inbound_hooks,
+                health=self.health,
+                on_change=self._callbacks_committed,
+            )
         # The store's count of dead letters written when the last look found none unpublished.
         self._dead_letters_looked_at: int | None = None
         self.dispatcher = Dispatcher(
@@ -120,6 +147,14 @@ class Relay:
             health=self.health,
             on_change=self._changed,
         )
+        self.acks = Acknowledgements(
+            config=config,
+            store=self.store,
+            on_queued=self._followups_queued,
+            on_acknowledged=self._callbacks_committed,
+            new_id=new_client_message_id,
+        )
+        self.inbound_hooks.append(self.acks.on_inbound)
         self.connection: MqttConnection | None = None
         self.connected = asyncio.Event()
         self.bursts = 0
@@ -130,6 +165,14 @@ class Relay:
         # Packet IDs received and not committed yet: a DUP copy of one of them is that
         # new alert again, whatever older receipt has the same ID and content.
         self._fresh_ids: set[int] = set()
+
+    def _followups_queued(self) -> None:
+        self.dispatcher.wake()
+        self._changed()
+
+    def _callbacks_committed(self) -> None:
+        self._callbacks_waiting.set()
+        self._changed()
 
     def _changed(self) -> None:
         self._status_dirty.set()
@@ -168,6 +211,26 @@ class Relay:
                     ),
                     name="dispatch",
                 )
+                if self.acks.enabled:
+                    group.create_task(
+                        self._keep_running(
+                            "acks",
+                            self.acks.run,
+                            stop,
+                            Backoff(limits.backoff_initial, limits.backoff_max),
+                        ),
+                        name="acks",
+                    )
+                if self.listener is not None:
+                    group.create_task(
+                        self._keep_running(
+                            "listener",
+                            self.listener.run,
+                            stop,
+                            Backoff(limits.backoff_initial, limits.backoff_max),
+                        ),
+                        name="listener",
+                    )
                 group.create_task(
                     self._keep_running(
                         "mqtt",
@@ -298,6 +361,7 @@ class Relay:
                 group.create_task(self._receive(connection, stop), name="receive")
                 group.create_task(self._publish_status(connection, stop), name="status")
                 group.create_task(self._publish_dead_letters(connection, stop), name="dead-letters")
+                group.create_task(self._publish_callbacks(connection, stop), name="callbacks")
                 if stale:
                     group.create_task(self._remove_entities(connection, stale), name="discovery")
         except ExceptionGroup as errors:
@@ -443,6 +507,8 @@ class Relay:
             result.dead_letters,
             len(skip),
         )
+        if result.tracked:
+            self.acks.schedule_changed()
         self.dispatcher.wake()
         self._changed()
 
@@ -480,6 +546,13 @@ class Relay:
             dead.append(_dead(message, routed, route.name))
             return
         options = {**route.options.to_json(), **parsed.options}
+        if route.acknowledge is not None and (
+            problem := hint_problem(parsed.text, route.acknowledge.hint, route.max_parts)
+        ):
+            dead.append(
+                _dead(message, Rejection(reason=Reason.TOO_LONG, detail=problem), route.name)
+            )
+            return
         if route.digest is not None:
             digest.append(
                 NewDigestItem(
@@ -504,6 +577,7 @@ class Relay:
                 priority=routed.priority,
                 options=options,
                 max_parts=route.max_parts,
+                acknowledge=route.acknowledge,
             )
         )
 
@@ -559,6 +633,27 @@ class Relay:
                 self._dead_letters_looked_at = written
             if not await _wait_any(stop, self._dead_letters_waiting, DEAD_LETTER_POLL):
                 self._dead_letters_looked_at = None
+        raise _SessionEnded
+
+    async def _publish_callbacks(self, connection: MqttConnection, stop: asyncio.Event) -> None:
+        """Publish the statuses and replies committed by the listener; forget each after its PUBACK.
+
+        They wait in the queue while the broker is away (or the relay is
+        down) and go, oldest first, once it is back: at least once. Without
+        the listener, only what an earlier run left is published.
+        """
+        prefix = self.config.mqtt.topic_prefix
+        while not stop.is_set():
+            self._callbacks_waiting.clear()
+            items = await self.store.call(self.store.unpublished_callbacks, 100)
+            if items:
+                for item in items:
+                    await connection.publish(f"{prefix}/{item.topic}", item.payload, qos=1)
+                await self.store.call(self.store.forget_callbacks, [item.id for item in items])
+                continue
+            if self.listener is None:
+                return  # what a run with the listener left is out; nothing more comes
+            await _wait_any(stop, self._callbacks_waiting, DEAD_LETTER_POLL)
         raise _SessionEnded
 
 

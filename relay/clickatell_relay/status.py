@@ -107,7 +107,13 @@ def status_payload(
         "sent": int(counters.get("sent", 0)),
         "failed": int(counters.get("failed", 0)),
         "dead_lettered": int(counters.get("dead_lettered", 0)),
+        # Final delivery statuses called back (listener): on the handset, or not.
+        "delivered": int(counters.get("delivered", 0)),
+        "undelivered": int(counters.get("undelivered", 0)),
+        "inbound": int(counters.get("inbound", 0)),
         "dead_letters_stored": stats.dead_letters,
+        "awaiting_ack": stats.awaiting_ack,
+        "acknowledged": int(counters.get("acknowledged", 0)),
         "last_error": health.last_error,
         "last_error_at": _iso(health.last_error_at),
         "paused": health.paused,

@@ -56,15 +56,24 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+
+from aioclickatell import MessageStatus
+
+from .acks import Reply, ack_document, ack_topic, new_reference, with_hint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Sequence
 
-SCHEMA_VERSION: Final = 2
+    from .config import AcknowledgeConfig
+
+SCHEMA_VERSION: Final = 3
 MAX_DEAD_LETTERS: Final = 10000
 MAX_STORED_PAYLOAD: Final = 4096
+# Clickatell retries a callback for up to 3 days and a bit: a replay is known for longer.
+CALLBACKS_REMEMBERED: Final = 7 * 86400.0
 
 QUEUED: Final = "queued"
 SENT: Final = "sent"
@@ -93,13 +102,18 @@ CREATE TABLE IF NOT EXISTS sms (
     updated_at REAL NOT NULL,
     api_message_id TEXT,
     error_code TEXT,
-    error TEXT
+    error TEXT,
+    delivery TEXT,
+    delivery_code TEXT,
+    delivery_at REAL
 );
 CREATE INDEX IF NOT EXISTS sms_queue ON sms (priority DESC, id) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS sms_message ON sms (client_message_id);
 CREATE INDEX IF NOT EXISTS sms_recipient_sent ON sms (recipient, updated_at) WHERE state = 'sent';
 CREATE INDEX IF NOT EXISTS sms_updated ON sms (updated_at) WHERE state = 'sent';
 CREATE INDEX IF NOT EXISTS sms_dead ON sms (id) WHERE state = 'dead';
+CREATE INDEX IF NOT EXISTS sms_api_message ON sms (api_message_id)
+    WHERE api_message_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS digest (
     id INTEGER PRIMARY KEY,
     group_key TEXT NOT NULL,
@@ -135,7 +149,35 @@ CREATE INDEX IF NOT EXISTS dead_unpublished ON dead_letters (id) WHERE published
 CREATE TABLE IF NOT EXISTS receipts (
     mid INTEGER PRIMARY KEY, digest BLOB NOT NULL, connection INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS callbacks_seen (key TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS callback_outbox (
+    id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL, created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ack_alerts (
+    reference TEXT PRIMARY KEY,
+    route TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sms_text TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    numbers TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    options TEXT NOT NULL,
+    max_parts INTEGER NOT NULL,
+    message_ids TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_sent_at REAL NOT NULL,
+    reply_window REAL NOT NULL,
+    repeat_every REAL,
+    repeats_left INTEGER NOT NULL DEFAULT 0,
+    repeats_sent INTEGER NOT NULL DEFAULT 0,
+    next_repeat_at REAL,
+    escalate_to TEXT NOT NULL DEFAULT '[]',
+    escalate_at REAL,
+    escalated INTEGER NOT NULL DEFAULT 0,
+    acked_at REAL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS unknown_sends (recipient TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS unknown_sends_recipient ON unknown_sends (recipient, at);
 """
@@ -166,6 +208,8 @@ class NewSms:
     priority: int
     options: dict[str, Any]
     max_parts: int
+    # The route's acknowledgement settings: the SMS gets a reference and a schedule.
+    acknowledge: AcknowledgeConfig | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,6 +257,7 @@ class BurstResult:
     queued_digest: int
     dead_letters: int
     queue_full: int
+    tracked: int = 0  # alerts awaiting an acknowledgement
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -324,6 +369,56 @@ class DeadLetter:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SentSms:
+    """The SMS a delivery status is about (one row: one recipient)."""
+
+    id: int
+    client_message_id: str
+    api_message_id: str | None
+    recipient: str
+    text: str
+    route: str
+    topic: str
+
+
+class NotYetKnown(Enum):
+    """A status of our message (its client message ID) before its API message ID is recorded."""
+
+    PENDING = "pending"  # answered 503: Clickatell's retry finds it recorded
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewCallback:
+    """What one status or reply adds to the queue, committed once whatever the replays.
+
+    `key` names the event (a replay has the same); `topic` is under the
+    relay's prefix, the publisher adds it (None: remembered, not published).
+    A status also updates its SMS
+    (`sms_id`, `delivery`: a MessageStatus value, `final`) and may carry
+    its dead letter.
+    """
+
+    key: str
+    topic: str | None
+    payload: str = ""
+    sms_id: int | None = None
+    delivery: str | None = None
+    delivery_code: str | None = None
+    final: bool = False
+    counter: str | None = None
+    dead: NewDeadLetter | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxItem:
+    """A status or reply committed and not yet acknowledged by the broker."""
+
+    id: int
+    topic: str
+    payload: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Stats:
     """The queue at a glance, for the status topic and `queue list`."""
 
@@ -332,6 +427,7 @@ class Stats:
     digest_waiting: int
     dead_letters: int
     credits_today: float = 0.0  # UTC day, the relay's estimate (unknown outcomes included)
+    awaiting_ack: int = 0  # alerts not acknowledged, within their reply window
     counters: dict[str, float] = field(default_factory=dict)
 
 
@@ -438,6 +534,9 @@ class Store:
             self._db.execute(
                 "ALTER TABLE sms ADD COLUMN unknown_outcomes INTEGER NOT NULL DEFAULT 0"
             )
+        if "state" in columns and "delivery" not in columns:  # schema 2: no delivery status
+            for column in ("delivery TEXT", "delivery_code TEXT", "delivery_at REAL"):
+                self._db.execute(f"ALTER TABLE sms ADD COLUMN {column}")
 
     # Threading -------------------------------------------------------------------
 
@@ -625,8 +724,9 @@ class Store:
         any earlier receipt of the same packet ID (see `begin_connection`).
         """
         now = time.time() if now is None else now
-        queued_sms = queued_digest = queue_full = 0
+        queued_sms = queued_digest = queue_full = tracked = 0
         dead_letters = list(dead)
+        references: set[str] | None = None  # read once, for the first alert that needs one
         with self._transaction(durable=True) as db:
             depth = self._depth(db)
             for item in digest:
@@ -659,7 +759,16 @@ class Store:
                     continue
                 depth += len(alert.recipients)
                 queued_sms += len(alert.recipients)
-                self._insert_sms(db, alert, now)
+                if alert.acknowledge is not None:
+                    if references is None:
+                        references = {
+                            row[0] for row in db.execute("SELECT reference FROM ack_alerts")
+                        }
+                    tracked += 1
+                    # The SMS gets the alert's reference in its hint.
+                    self._insert_sms(db, self._track(db, alert, references, now), now)
+                else:
+                    self._insert_sms(db, alert, now)
             for letter in dead_letters:
                 self._insert_dead(db, letter, now)
             if connection is not None:
@@ -674,6 +783,7 @@ class Store:
             queued_digest=queued_digest,
             dead_letters=len(dead_letters),
             queue_full=queue_full,
+            tracked=tracked,
         )
 
     def enqueue(self, alert: NewSms, *, max_messages: int, now: float | None = None) -> bool:
@@ -740,6 +850,216 @@ class Store:
                 letter.client_message_id,
             ),
         )
+
+    # Acknowledgements, repeats and escalations ---------------------------------------------
+
+    @staticmethod
+    def _track(
+        db: sqlite3.Connection,
+        alert: NewSms,
+        references: set[str],
+        now: float,
+    ) -> NewSms:
+        """Give an alert its reference and schedule; the SMS to queue, hint appended."""
+        settings = alert.acknowledge
+        assert settings is not None  # noqa: S101 - only tracked alerts come here
+        reference = new_reference(references)
+        references.add(reference)
+        sms = replace(alert, text=with_hint(alert.text, settings.hint, reference))
+        every = settings.repeat_every
+        after = settings.escalate_after
+        db.execute(
+            "INSERT INTO ack_alerts (reference, route, topic, text, sms_text, recipients, numbers,"
+            " priority, options, max_parts, message_ids, created_at, last_sent_at, reply_window,"
+            " repeat_every, repeats_left, next_repeat_at, escalate_to, escalate_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                reference,
+                alert.route,
+                alert.topic,
+                alert.text,
+                sms.text,
+                json.dumps(alert.recipients),
+                json.dumps(alert.recipients),
+                alert.priority,
+                json.dumps(alert.options, default=str),
+                alert.max_parts,
+                json.dumps([alert.client_message_id]),
+                now,
+                now,
+                settings.window,
+                every,
+                settings.repeat_max if every is not None else 0,
+                None if every is None else now + every,
+                json.dumps(settings.escalate_to),
+                None if after is None or not settings.escalate_to else now + after,
+            ),
+        )
+        return sms
+
+    def queue_followups(
+        self,
+        *,
+        allowlist: Collection[str],
+        max_messages: int,
+        new_id: Callable[[], str],
+        now: float | None = None,
+    ) -> tuple[int, float | None]:
+        """Queue the repeats and escalations due; how many SMS, and when the next is due.
+
+        One durable commit queues them and moves their schedules on: a restart
+        neither loses nor doubles one. None: no follow-up waits. Numbers no
+        longer on `allowlist` are left out. A follow-up that would pass the
+        queue's bound is dead-lettered (`queue_full`), and its schedule moves on.
+        """
+        now = time.time() if now is None else now
+        queued = 0
+        due_now = (
+            "SELECT * FROM ack_alerts WHERE acked_at IS NULL AND (next_repeat_at <= ?"
+            " OR (escalate_at <= ? AND escalated = 0))"
+        )
+        if self._db.execute(due_now, (now, now)).fetchone() is None:
+            return 0, self._next_followup()  # a read: no commit, no fsync, when nothing is due
+        with self._transaction(durable=True) as db:
+            due = db.execute(due_now, (now, now)).fetchall()  # again, inside the transaction
+            depth = self._depth(db)
+            for row in due:
+                message_ids: list[str] = json.loads(row["message_ids"])
+                sent_before = len(message_ids)
+                numbers: list[str] = json.loads(row["numbers"])
+                followups: list[tuple[str, ...]] = []
+                if row["next_repeat_at"] is not None and row["next_repeat_at"] <= now:
+                    followups.append(tuple(json.loads(row["recipients"])))
+                    left = row["repeats_left"] - 1
+                    db.execute(
+                        "UPDATE ack_alerts SET repeats_left = ?, repeats_sent = repeats_sent + 1,"
+                        " next_repeat_at = ? WHERE reference = ?",
+                        (left, now + row["repeat_every"] if left > 0 else None, row["reference"]),
+                    )
+                if row["escalate_at"] is not None and row["escalate_at"] <= now:
+                    escalation = tuple(json.loads(row["escalate_to"]))
+                    followups.append(escalation)
+                    numbers.extend(number for number in escalation if number not in numbers)
+                    db.execute(
+                        "UPDATE ack_alerts SET escalated = 1, escalate_at = NULL"
+                        " WHERE reference = ?",
+                        (row["reference"],),
+                    )
+                for recipients in followups:
+                    allowed = tuple(number for number in recipients if number in allowlist)
+                    if not allowed:
+                        continue
+                    sms = NewSms(
+                        client_message_id=new_id(),
+                        recipients=allowed,
+                        text=row["sms_text"],
+                        route=row["route"],
+                        topic=row["topic"],
+                        priority=row["priority"],
+                        options=json.loads(row["options"]),
+                        max_parts=row["max_parts"],
+                    )
+                    if depth + len(allowed) > max_messages:
+                        letter = _full(sms.topic, sms.route, row["text"], max_messages)
+                        self._insert_dead(db, letter, now)
+                        self._count(db, "dead_lettered")
+                        continue
+                    depth += len(allowed)
+                    queued += len(allowed)
+                    self._insert_sms(db, sms, now)
+                    message_ids.append(sms.client_message_id)
+                last_sent = now if len(message_ids) > sent_before else row["last_sent_at"]
+                db.execute(
+                    "UPDATE ack_alerts SET message_ids = ?, numbers = ?, last_sent_at = ?"
+                    " WHERE reference = ?",
+                    (json.dumps(message_ids), json.dumps(numbers), last_sent, row["reference"]),
+                )
+            self._count(db, "followups", queued)
+        return queued, self._next_followup()
+
+    def _next_followup(self) -> float | None:
+        """When the next repeat or escalation is due; None when none waits."""
+        due = self._db.execute(
+            "SELECT min(min(coalesce(next_repeat_at, 1e300), coalesce(escalate_at, 1e300)))"
+            " FROM ack_alerts WHERE acked_at IS NULL"
+            " AND (next_repeat_at IS NOT NULL OR escalate_at IS NOT NULL)"
+        ).fetchone()[0]
+        return None if due is None else float(due)
+
+    def acknowledge(
+        self,
+        reply: Reply,
+        *,
+        asked: str | None,
+        related: str | None = None,
+        now: float | None = None,
+    ) -> tuple[str, bool] | None:
+        """Acknowledge the alert a reply answers; its reference, and whether this was the first.
+
+        None: the reply answers no alert. One durable commit. The alert is the
+        one `asked` names, if one has that reference; else the one whose SMS
+        has the API message ID `related` (the message the API says the reply
+        answers); else the one with the latest SMS (first, repeat or
+        escalation) among those sent to the reply's number, within its reply
+        window. The first acknowledgement ends the schedule and drops the
+        follow-ups still queued; every one waits in the outbox
+        (`unpublished_callbacks`) for `<prefix>/ack/<route>`.
+        """
+        now = time.time() if now is None else now
+        with self._transaction(durable=True) as db:
+            row = None
+            matched_by = "reference"
+            if asked is not None:
+                row = db.execute(
+                    "SELECT * FROM ack_alerts WHERE reference = ?", (asked,)
+                ).fetchone()
+            if row is None and related is not None:
+                matched_by = "related"
+                row = db.execute(
+                    "SELECT a.* FROM ack_alerts a, json_each(a.message_ids) m"
+                    " WHERE m.value IN (SELECT client_message_id FROM sms"
+                    " WHERE api_message_id = ?) LIMIT 1",
+                    (related,),
+                ).fetchone()
+            if row is None:
+                matched_by = "latest"
+                row = db.execute(
+                    "SELECT a.* FROM ack_alerts a, json_each(a.numbers) n WHERE n.value = ?"
+                    " AND a.last_sent_at + a.reply_window >= ?"
+                    " ORDER BY a.last_sent_at DESC, a.created_at DESC LIMIT 1",
+                    (reply.number, now),
+                ).fetchone()
+            if row is None:
+                return None
+            alert = dict(row)
+            alert["message_ids"] = json.loads(row["message_ids"])
+            first = row["acked_at"] is None
+            if first:
+                db.execute(
+                    "UPDATE ack_alerts SET acked_at = ?, next_repeat_at = NULL, escalate_at = NULL"
+                    " WHERE reference = ?",
+                    (now, row["reference"]),
+                )
+                # The follow-ups not sent yet (the first SMS is the alert itself).
+                dropped = db.execute(
+                    "DELETE FROM sms WHERE state = 'queued' AND client_message_id IN"
+                    " (SELECT value FROM json_each(?))",
+                    (json.dumps(alert["message_ids"][1:]),),
+                ).rowcount
+                self._count(db, "acknowledged")
+                self._count(db, "followups_dropped", dropped)
+                alert["acked_at"] = now
+            document = ack_document(alert, reply, matched_by=matched_by, first=first)
+            db.execute(
+                "INSERT INTO callback_outbox (topic, payload, created_at) VALUES (?, ?, ?)",
+                (ack_topic(row["route"]), document, now),
+            )
+        return str(row["reference"]), first
+
+    def ack_alerts(self) -> list[dict[str, Any]]:
+        """Every tracked alert, newest first (for inspection and tests)."""
+        rows = self._db.execute("SELECT * FROM ack_alerts ORDER BY created_at DESC").fetchall()
+        return [dict(row) for row in rows]
 
     # Sending ------------------------------------------------------------------------------
 
@@ -1032,6 +1352,100 @@ class Store:
             ).rowcount
         return int(count)
 
+    # Callbacks: delivery statuses and replies -----------------------------------------------
+
+    def find_sms(
+        self,
+        *,
+        api_message_id: str,
+        client_message_id: str | None = None,
+        recipient: str | None = None,
+    ) -> SentSms | NotYetKnown | None:
+        """The SMS a status is about: by API message ID, else by client message ID (and number).
+
+        A status can outrun the answer to the send request it is about: the
+        client message ID then names rows whose API message IDs are not
+        recorded yet. One such row is the one; several are `PENDING` (which
+        one is not known yet). None: not an SMS of this queue (or no longer).
+        """
+        columns = "id, client_message_id, api_message_id, recipient, text, route, topic"
+        row = self._db.execute(
+            f"SELECT {columns} FROM sms WHERE api_message_id = ?"  # noqa: S608 - fixed text
+            " ORDER BY id DESC LIMIT 1",
+            (api_message_id,),
+        ).fetchone()
+        if row is None and client_message_id is not None:
+            where = "client_message_id = ?" + (" AND recipient = ?" if recipient else "")
+            rows = self._db.execute(
+                f"SELECT {columns} FROM sms WHERE {where} LIMIT 1000",  # noqa: S608 - fixed text
+                (client_message_id, recipient) if recipient else (client_message_id,),
+            ).fetchall()
+            unrecorded = [item for item in rows if item["api_message_id"] is None]
+            if len(rows) == 1 and unrecorded:
+                row = rows[0]
+            elif unrecorded:
+                return NotYetKnown.PENDING
+        return None if row is None else SentSms(**dict(row))
+
+    def commit_callbacks(
+        self, items: Sequence[NewCallback], now: float | None = None
+    ) -> list[bool]:
+        """Commit statuses and replies in one durable transaction; which of them were new.
+
+        A replay (a key already seen) changes nothing. A status after its
+        SMS's final one is remembered and not published: it is no transition.
+        """
+        now = time.time() if now is None else now
+        new: list[bool] = []
+        with self._transaction(durable=True) as db:
+            for item in items:
+                seen = db.execute(
+                    "INSERT INTO callbacks_seen (key, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (item.key, now),
+                ).rowcount
+                if not seen:
+                    new.append(False)
+                    continue
+                if item.sms_id is not None:
+                    row = db.execute(
+                        "SELECT delivery FROM sms WHERE id = ?", (item.sms_id,)
+                    ).fetchone()
+                    if row is None or (row[0] is not None and MessageStatus(row[0]).final):
+                        new.append(False)
+                        continue
+                    db.execute(
+                        "UPDATE sms SET delivery = ?, delivery_code = ?, delivery_at = ?"
+                        " WHERE id = ?",
+                        (item.delivery, item.delivery_code, now, item.sms_id),
+                    )
+                if item.dead is not None:
+                    self._insert_dead(db, item.dead, now)
+                    self._count(db, "dead_lettered")
+                if item.topic is not None:
+                    db.execute(
+                        "INSERT INTO callback_outbox (topic, payload, created_at) VALUES (?, ?, ?)",
+                        (item.topic, item.payload, now),
+                    )
+                if item.counter is not None:
+                    self._count(db, item.counter)
+                new.append(True)
+        return new
+
+    def unpublished_callbacks(self, limit: int = 100) -> list[OutboxItem]:
+        """Statuses and replies the broker has not acknowledged yet, oldest first."""
+        return [
+            OutboxItem(id=row[0], topic=row[1], payload=row[2])
+            for row in self._db.execute(
+                "SELECT id, topic, payload FROM callback_outbox ORDER BY id LIMIT ?", (limit,)
+            )
+        ]
+
+    def forget_callbacks(self, ids: Sequence[int]) -> None:
+        """Statuses and replies the broker has acknowledged."""
+        if ids:
+            with self._transaction(durable=False) as db:
+                db.executemany("DELETE FROM callback_outbox WHERE id = ?", [(i,) for i in ids])
+
     # Upkeep and inspection -------------------------------------------------------------------
 
     def prune(self, *, retention: float, now: float | None = None) -> None:
@@ -1042,6 +1456,13 @@ class Store:
                 "DELETE FROM sms WHERE state = 'sent' AND updated_at < ?", (now - retention,)
             )
             db.execute("DELETE FROM unknown_sends WHERE at < ?", (now - retention,))
+            # Tracked alerts: kept while a follow-up or a reply may still come.
+            db.execute(
+                "DELETE FROM ack_alerts WHERE next_repeat_at IS NULL AND escalate_at IS NULL"
+                " AND last_sent_at + max(reply_window, ?) < ?",
+                (retention, now),
+            )
+            db.execute("DELETE FROM callbacks_seen WHERE at < ?", (now - CALLBACKS_REMEMBERED,))
             db.execute(
                 "DELETE FROM dead_letters WHERE published = 1 AND id <= ("
                 "SELECT id FROM dead_letters ORDER BY id DESC LIMIT 1 OFFSET ?)",
@@ -1066,6 +1487,13 @@ class Store:
             "SELECT count(*), min(created_at) FROM digest"
         ).fetchone()
         dead = self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        now = time.time() if now is None else now
+        awaiting = self._db.execute(
+            "SELECT count(*) FROM ack_alerts WHERE acked_at IS NULL"
+            " AND (last_sent_at + reply_window >= ? OR next_repeat_at IS NOT NULL"
+            " OR escalate_at IS NOT NULL)",
+            (now,),
+        ).fetchone()[0]
         counters = {
             row[0]: float(row[1])
             for row in self._db.execute(
@@ -1079,6 +1507,7 @@ class Store:
             digest_waiting=int(waiting),
             dead_letters=int(dead),
             credits_today=self.credits_spent(now),
+            awaiting_ack=int(awaiting),
             counters=counters,
         )
 

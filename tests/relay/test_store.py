@@ -7,10 +7,13 @@ from pathlib import Path
 
 from clickatell_relay.store import (
     MAX_DEAD_LETTERS,
+    NewCallback,
     NewDeadLetter,
     NewDigestItem,
     NewSms,
+    NotYetKnown,
     Receipt,
+    SentSms,
     Store,
     receipt_digest,
 )
@@ -268,7 +271,8 @@ def test_a_queue_file_of_schema_1_opens_with_everything_queued(tmp_path: Path) -
     batch = store.claim(limit=10, now=2)
     assert batch is not None
     assert (batch.text, batch.unknown_outcomes) == ("queued before the upgrade", (0,))
-    assert store.get_meta("schema") == "2"
+    assert store.messages(state="queued")[0]["delivery"] is None  # schema 3's columns
+    assert store.get_meta("schema") == "3"
     store.close()
 
 
@@ -313,4 +317,63 @@ def test_a_digest_alert_counts_once_per_recipient_against_the_bound(tmp_path: Pa
     commit(store, sms("a", "4"), max_messages=4)
     commit(store, sms("b", "5"), max_messages=4)
     assert store.stats().queue_depth == 1  # the second did not fit: 3 + 1 is the bound
+    store.close()
+
+
+def test_a_status_finds_its_sms_even_before_the_send_is_recorded(tmp_path: Path) -> None:
+    """A status may outrun the answer to its send request: the client message ID finds it."""
+    store = Store(tmp_path / "q.db")
+    commit(store, sms("one", "2799900001"), sms("two", "2799900001", "2799900002"))
+    early = store.find_sms(api_message_id="api-1", client_message_id="one")
+    assert isinstance(early, SentSms)
+    assert (early.recipient, early.api_message_id) == ("2799900001", None)
+    # Two SMS under one ID and no number in the callback (the One API's): not known yet.
+    assert store.find_sms(api_message_id="api-2", client_message_id="two") is NotYetKnown.PENDING
+    by_number = store.find_sms(
+        api_message_id="api-2", client_message_id="two", recipient="2799900002"
+    )
+    assert isinstance(by_number, SentSms)
+    assert by_number.recipient == "2799900002"
+    batch = store.claim(limit=10, now=2000)
+    assert batch is not None
+    store.record_results(sent=[(row_id, f"api-{row_id}") for row_id in batch.ids], now=2000)
+    recorded = store.find_sms(api_message_id=f"api-{batch.ids[0]}")
+    assert isinstance(recorded, SentSms)
+    assert recorded.id == batch.ids[0]
+    assert store.find_sms(api_message_id="never-sent", client_message_id="nobody") is None
+    store.close()
+
+
+def test_callbacks_commit_once_and_never_after_a_final_status(tmp_path: Path) -> None:
+    store = Store(tmp_path / "q.db")
+    commit(store, sms("one", "2799900001"))
+    found = store.find_sms(api_message_id="a", client_message_id="one")
+    assert isinstance(found, SentSms)
+
+    def status(value: str, code: str, counter: str | None = None) -> NewCallback:
+        return NewCallback(
+            key=f"status:a:{value}:{code}",
+            topic="delivery/r",
+            payload=value,
+            sms_id=found.id,
+            delivery=value,
+            delivery_code=code,
+            counter=counter,
+        )
+
+    durable = store.durable_commits
+    assert store.commit_callbacks([status("delivered", "004", "delivered")]) == [True]
+    assert store.durable_commits == durable + 1  # synchronous=FULL, before the 200
+    assert store.commit_callbacks([status("delivered", "004", "delivered")]) == [False]
+    assert store.commit_callbacks([status("delivered_to_gateway", "003")]) == [False]
+    reply = NewCallback(key="reply:m1", topic="inbound", payload="hi", counter="inbound")
+    unknown = NewCallback(key="reply:m2", topic=None, counter="inbound_unknown")
+    assert store.commit_callbacks([reply, unknown, reply]) == [True, True, False]
+    assert [item.payload for item in store.unpublished_callbacks()] == ["delivered", "hi"]
+    store.forget_callbacks([item.id for item in store.unpublished_callbacks()])
+    assert store.unpublished_callbacks() == []
+    (row,) = store.messages(state="queued")
+    assert (row["delivery"], row["delivery_code"]) == ("delivered", "004")
+    counters = store.stats().counters
+    assert (counters["delivered"], counters["inbound"], counters["inbound_unknown"]) == (1, 1, 1)
     store.close()

@@ -162,7 +162,11 @@ def _add_queue_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's pri
     )
     files = _relay_files()
     listing = _command(
-        actions, "list", "queue:list_queue", parents=[files], help="depth, counters, dead letters"
+        actions,
+        "list",
+        "queue:list_queue",
+        parents=[files],
+        help="depth, counters, SMS queued and sent (delivery), dead letters",
     )
     listing.add_argument("--limit", type=int, default=20, help="rows of each kind (default 20)")
     listing.add_argument("--json", action="store_true", help="print as JSON")

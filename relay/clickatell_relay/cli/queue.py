@@ -62,10 +62,11 @@ def _print(args: argparse.Namespace, data: dict[str, Any], lines: list[str]) -> 
 
 
 async def list_queue(args: argparse.Namespace) -> int:
-    """Depth, counters, the queued SMS and the dead letters."""
+    """Depth, counters, the queued SMS, the sent ones (with their delivery), the dead letters."""
     with _opened(relay_config(args, secrets=False)) as store:
         stats = store.stats()
         queued = store.messages(state="queued", limit=args.limit)
+        sent = store.messages(state="sent", limit=args.limit)
         dead = store.dead_letters(args.limit)
     data = {
         "queue_depth": stats.queue_depth,
@@ -73,6 +74,7 @@ async def list_queue(args: argparse.Namespace) -> int:
         "oldest_queued_at": stats.oldest_queued_at,
         "counters": stats.counters,
         "queued": queued,
+        "sent": sent,
         "dead_letters": [letter.to_json() for letter in dead],
     }
     counters = ", ".join(f"{key} {value:g}" for key, value in sorted(stats.counters.items()))
@@ -87,6 +89,16 @@ async def list_queue(args: argparse.Namespace) -> int:
         f"  queued #{row['id']} p{row['priority']} to {row['recipient']}: {row['text'][:60]!r}"
         + (f" (last error: {row['error']})" if row["error"] else "")
         for row in queued
+    )
+    # With the listener on, what Clickatell called back: delivered, failed, expired, ...
+    lines.extend(
+        f"  sent #{row['id']} to {row['recipient']}: "
+        + (
+            f"{row['delivery']}{' ' + row['delivery_code'] if row['delivery_code'] else ''}"
+            if row["delivery"]
+            else "no delivery status yet"
+        )
+        for row in sent
     )
     lines.extend(
         f"  dead #{letter.id} {letter.reason}{' ' + letter.code if letter.code else ''}: "

@@ -19,12 +19,15 @@ from environment variables that override the file (see `ENV_OVERRIDES`).
 
 from clickatell_relay.payload import PAYLOAD_OPTIONS
 
+from .directory import Contact, Directory
 from .load import DEFAULT_CONFIG_PATH, load_config, parse_config
 from .model import (
     REDACTED,
+    AcknowledgeConfig,
     ClickatellConfig,
     DigestConfig,
     LimitsConfig,
+    ListenerConfig,
     MqttConfig,
     QueueConfig,
     RelayConfig,
@@ -41,10 +44,14 @@ __all__ = [
     "ENV_OVERRIDES",
     "PAYLOAD_OPTIONS",  # payload.py's; here too because the fault tests import it from here
     "REDACTED",
+    "AcknowledgeConfig",
     "ClickatellConfig",
     "ConfigError",
+    "Contact",
     "DigestConfig",
+    "Directory",
     "LimitsConfig",
+    "ListenerConfig",
     "MqttConfig",
     "Position",
     "Problem",

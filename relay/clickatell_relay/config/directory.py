@@ -1,12 +1,14 @@
 """The contact directory: contacts, groups and the allowlist, every number normalized.
 
 Routes and payloads name recipients through it (see `routing.resolve_name`);
-the allowlist is every number an alert may reach. Contacts and groups may
+the allowlist is every number an alert may reach. `Directory` looks numbers
+up the other way, for the statuses and replies Clickatell calls back with. Contacts and groups may
 also have a Home Assistant notify entity (`status.notify_entities`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from clickatell_relay.routing import valid_number
@@ -15,6 +17,7 @@ from clickatell_relay.status import notify_object_id
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from .model import RelayConfig
     from .problems import Checker
 
 
@@ -83,3 +86,28 @@ def notify_entities(
         else:
             names.append(name)
     return tuple(names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contact:
+    """A number of the directory: a named contact, or a number only a group or the allowlist has."""
+
+    number: str  # normalized, as the queue holds recipients
+    name: str | None = None
+
+
+class Directory:
+    """Who a number is: its contact, or None for a number outside the directory and allowlist."""
+
+    def __init__(self, config: RelayConfig) -> None:
+        """Index the configuration's numbers once."""
+        self._region = config.clickatell.default_region
+        self._contacts = {number: Contact(number=number) for number in config.allowlist}
+        for name, number in config.contacts.items():
+            self._contacts[number] = Contact(number=number, name=name)
+
+    def lookup(self, number: str | None) -> Contact | None:
+        """The contact with this number, written in any form the configuration accepts."""
+        if number is None or (normalized := valid_number(number, self._region)) is None:
+            return None
+        return self._contacts.get(normalized)

@@ -25,9 +25,11 @@ from clickatell_relay.routing import filter_covers, resolve_name
 
 from .directory import build_directory, notify_entities
 from .model import (
+    AcknowledgeConfig,
     ClickatellConfig,
     DigestConfig,
     LimitsConfig,
+    ListenerConfig,
     MqttConfig,
     QueueConfig,
     RelayConfig,
@@ -37,7 +39,7 @@ from .model import (
 )
 from .problems import Checker, ConfigError, Problem
 from .risks import warn_of_risks, written_secrets
-from .schema import RELAY_SCHEMA
+from .schema import RELAY_SCHEMA, path_secret_problem
 from .secret_sources import (
     drop_secrets,
     expand_env,
@@ -159,9 +161,12 @@ def _build(
 ) -> RelayConfig:
     mqtt_data: dict[str, Any] = dict(data["mqtt"])
     api_data: dict[str, Any] = dict(data["clickatell"])
+    listener_data: dict[str, Any] = dict(data["listener"])
     if secrets:
-        read_secrets({"clickatell": api_data, "mqtt": mqtt_data}, checker, base, environ)
+        sections = {"clickatell": api_data, "mqtt": mqtt_data, "listener": listener_data}
+        read_secrets(sections, checker, base, environ)
         require_credentials(api_data, checker)
+        _check_listener(listener_data, checker)
     _check_connections(mqtt_data, api_data, checker)
     region: str | None = api_data.get("default_region")
     contacts, groups, allowlist = build_directory(data, checker, region)
@@ -169,8 +174,16 @@ def _build(
     routes = _routes(
         data["routes"], checker, contacts=contacts, groups=groups, region=region, sender=sender
     )
-    for route in routes:
+    for index, route in enumerate(routes):
         allowlist.update(route.recipients)
+        if route.acknowledge is not None:
+            allowlist.update(route.acknowledge.escalate_to)
+            if not listener_data["enabled"]:
+                checker.add(
+                    ("routes", index, "acknowledge"),
+                    f"route {route.name}: acknowledge needs the listener (listener.enabled:"
+                    " true): replies reach the relay through it",
+                )
     mqtt = MqttConfig(**{**mqtt_data, "tls": TlsConfig(**mqtt_data["tls"])})
     notify_names = notify_entities(data["status"]["notify_entities"], contacts, groups, checker)
     notify_routes = _notify_routes(
@@ -183,6 +196,7 @@ def _build(
         queue=QueueConfig(**data["queue"]),
         limits=LimitsConfig(**data["limits"]),
         status=StatusConfig(**{**data["status"], "notify_entities": notify_names}),
+        listener=ListenerConfig(**listener_data),
         contacts=contacts,
         groups=groups,
         allowlist=frozenset(allowlist),
@@ -210,6 +224,31 @@ def _check_connections(
             SendOptions(sender=api_data["sender"])
         except ClickatellError as error:
             checker.add(("clickatell", "sender"), str(error))
+
+
+def _check_listener(listener: Mapping[str, Any], checker: Checker) -> None:
+    """A listener that is on needs its path secret; basic authentication needs both halves.
+
+    After the secrets are read: a path secret from a file or the environment
+    is held to the same rules as one written in relay.yaml.
+    """
+    path: tuple[str, ...] = ("listener",)
+    if listener["enabled"]:
+        secret = listener.get("path_secret")
+        if not secret:
+            checker.add(
+                (*path, "enabled"),
+                "listener: enabled needs a path_secret (or path_secret_file, or "
+                "RELAY_LISTENER_PATH_SECRET): clickatell-relay init generates one",
+            )
+        elif (problem := path_secret_problem(secret)) is not None:
+            checker.add((*path, "path_secret"), f"listener.path_secret: {problem}")
+    if bool(listener.get("username")) != bool(listener.get("password")):
+        given = "username" if listener.get("username") else "password"
+        checker.add(
+            (*path, given),
+            f"listener.{given}: basic authentication needs both username and password (or neither)",
+        )
 
 
 def _routes(
@@ -250,6 +289,15 @@ def _routes(
         if template is not None and (problem := template_problem(template)) is not None:
             checker.add((*path, "template"), f"route {name}: template: {problem}")
         digest_data = route.get("digest")
+        acknowledge = _acknowledge(
+            route.get("acknowledge"), name, path, checker, contacts, groups, region
+        )
+        if acknowledge is not None and digest_data is not None:
+            checker.add(
+                (*path, "acknowledge"),
+                f"route {name}: acknowledge and digest do not go together"
+                " (a digest folds many alerts into one SMS, a reply acknowledges one)",
+            )
         built.append(
             RouteConfig(
                 name=name,
@@ -263,9 +311,44 @@ def _routes(
                 payload_options=frozenset(route["payload_options"] or ()),
                 digest=None if digest_data is None else DigestConfig(**digest_data),
                 options=options,
+                acknowledge=acknowledge,
             )
         )
     return built
+
+
+def _acknowledge(  # noqa: PLR0917 - the route's context, as `_routes` has it
+    data: dict[str, Any] | None,
+    name: str,
+    path: tuple[str | int, ...],
+    checker: Checker,
+    contacts: Mapping[str, str],
+    groups: Mapping[str, tuple[str, ...]],
+    region: str | None,
+) -> AcknowledgeConfig | None:
+    """A route's acknowledgement settings, the escalation's names resolved to numbers."""
+    if data is None:
+        return None
+    repeat = data.get("repeat")
+    escalate = data.get("escalate")
+    escalate_to: dict[str, None] = {}
+    for position, entry in enumerate(escalate["to"] if escalate else []):
+        resolved = resolve_name(entry, contacts, groups, region)
+        if resolved is None:
+            checker.add(
+                (*path, "acknowledge", "escalate", "to", position),
+                f"route {name}: escalate to {entry!r}: not a contact, a group or a valid number",
+            )
+        else:
+            escalate_to.update(dict.fromkeys(resolved))
+    return AcknowledgeConfig(
+        hint=data["hint"],
+        window=data["window"],
+        repeat_every=repeat["every"] if repeat else None,
+        repeat_max=repeat["max"] if repeat else 0,
+        escalate_after=escalate["after"] if escalate else None,
+        escalate_to=tuple(escalate_to),
+    )
 
 
 def _notify_routes(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from yarl import URL
 
-from aioclickatell import ApiFlavour, SendOptions
+from aioclickatell import MAX_CALLBACK_BYTES, ApiFlavour, SendOptions
 from clickatell_relay.payload import PRIORITY_NAMES
 
 if TYPE_CHECKING:
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from .problems import Problem
 
 REDACTED: Final = "**REDACTED**"
-SECRET_KEYS: Final = frozenset({"api_key", "password"})
+DEFAULT_ACK_HINT: Final = "Reply ACK {ref} to acknowledge"
+SECRET_KEYS: Final = frozenset({"api_key", "password", "path_secret"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +131,18 @@ class DigestConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AcknowledgeConfig:
+    """Replies that acknowledge a route's alerts; repeats and an escalation until one does."""
+
+    hint: str | None = DEFAULT_ACK_HINT  # appended to the SMS; `{ref}` is the alert's reference
+    window: float = 86400.0  # a bare reply acknowledges the latest alert sent this long ago
+    repeat_every: float | None = None  # None: no repeats
+    repeat_max: int = 0  # repeats after the first SMS, at most
+    escalate_after: float | None = None  # None: no escalation
+    escalate_to: tuple[str, ...] = ()  # normalized numbers
+
+
+@dataclass(frozen=True, kw_only=True)
 class RouteConfig:
     """A topic filter and what becomes of the alerts published under it."""
 
@@ -146,6 +159,7 @@ class RouteConfig:
     options: SendOptions = field(default_factory=SendOptions)
     # The contact or group whose Home Assistant notify entity publishes here (its own route).
     notify_entity: str | None = None
+    acknowledge: AcknowledgeConfig | None = None  # None: replies acknowledge nothing here
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +176,28 @@ class StatusConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ListenerConfig:
+    """The optional HTTP listener for Clickatell's callbacks (statuses and replies)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # behind a reverse proxy with TLS on the same machine
+    port: int = 8765
+    path_secret: str | None = field(default=None, repr=False)  # the URL's only path segment
+    username: str | None = None  # basic authentication, with password
+    password: str | None = field(default=None, repr=False)
+    max_body_bytes: int = MAX_CALLBACK_BYTES
+    # Replies from numbers outside the directory and the allowlist are published only if set.
+    publish_unknown_senders: bool = False
+    # An SMS whose final status is failed or expired is also a dead letter.
+    dead_letter_undelivered: bool = True
+
+    @property
+    def path(self) -> str:
+        """The one path callbacks are taken on."""
+        return f"/{self.path_secret}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class RelayConfig:
     """Everything the relay needs, checked."""
 
@@ -170,6 +206,7 @@ class RelayConfig:
     queue: QueueConfig = field(default_factory=QueueConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
+    listener: ListenerConfig = field(default_factory=ListenerConfig)
     contacts: Mapping[str, str] = field(default_factory=dict)  # name -> number
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> numbers
     allowlist: frozenset[str] = frozenset()  # every number an alert may reach

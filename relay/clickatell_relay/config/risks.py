@@ -76,6 +76,14 @@ def warn_of_risks(
                 f"route {route.name}: {route.topic} also matches the relay's own topics "
                 f"({', '.join(heard)}): the relay ignores those, never texts them",
             )
+    listener = config.listener
+    if listener.enabled and not is_loopback(listener.host):
+        checker.warn(
+            ("listener", "host"),
+            f"listener.host {listener.host}: the listener speaks plain HTTP, so its path "
+            "secret and password travel unencrypted: bind it to 127.0.0.1 behind a reverse "
+            'proxy with TLS (relay/README.md, "Callbacks")',
+        )
     if config.limits.daily_credit_budget is None:
         checker.warn(
             ("limits", "daily_credit_budget"),

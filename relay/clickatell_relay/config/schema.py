@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
 
-from aioclickatell import ApiFlavour, ClickatellError, SendOptions
+from aioclickatell import MAX_CALLBACK_BYTES, ApiFlavour, ClickatellError, SendOptions
 from aioclickatell.const import MAX_MESSAGE_PARTS_LIMIT
+from clickatell_relay.config.model import DEFAULT_ACK_HINT
 from clickatell_relay.payload import PAYLOAD_OPTIONS, PRIORITY_HINT, parse_priority
 
 if TYPE_CHECKING:
@@ -23,6 +24,10 @@ _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*")
 _DURATION_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _TOPIC_PREFIX = re.compile(r"[^#+\s]+")
+MAX_REPEATS: Final = 100
+# Long and unguessable: `clickatell-relay init` writes 43 (256 random bits, URL-safe base64).
+MIN_PATH_SECRET: Final = 32
+_PATH_SECRET = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def duration(value: object) -> float:
@@ -96,6 +101,29 @@ def _notify_entities(value: object) -> str | list[str]:
                 raise vol.Invalid("expected a contact or group name", path=[index])
         return value
     raise vol.Invalid("expected all, or a list of contact and group names")
+
+
+def path_secret_problem(value: str) -> str | None:
+    """What is wrong with a listener path secret, if anything."""
+    if not _PATH_SECRET.fullmatch(value):
+        return "expected letters, digits, '_' and '-' only"
+    if len(value) < MIN_PATH_SECRET:
+        return (
+            f"too short to be unguessable: at least {MIN_PATH_SECRET} characters "
+            "(clickatell-relay init generates one)"
+        )
+    return None
+
+
+def _path_secret(value: object) -> str | None:
+    """The listener's path: long, unguessable, and nothing a URL would need to escape."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise vol.Invalid("expected a text")
+    if (problem := path_secret_problem(value)) is not None:
+        raise vol.Invalid(problem)
+    return value
 
 
 def _positive(kind: type) -> Callable[[object], Any]:
@@ -227,6 +255,53 @@ DIGEST_SCHEMA = vol.Schema(
     }
 )
 
+REPEAT_SCHEMA = vol.Schema(
+    {
+        vol.Required("every"): vol.All(duration, vol.Range(min=0.1)),
+        vol.Required("max"): vol.All(_strict_int, vol.Range(min=1, max=MAX_REPEATS)),
+    }
+)
+
+ESCALATE_SCHEMA = vol.Schema(
+    {
+        vol.Required("after"): vol.All(duration, vol.Range(min=0.1)),
+        vol.Required("to"): vol.All([_text], vol.Length(min=1)),
+    }
+)
+
+
+def _hint(value: object) -> str | None:
+    """The text appended to an acknowledgeable SMS: `{ref}` once, no other braces."""
+    if value is None or value is False:
+        return None
+    text = _text(value)
+    if text.count("{ref}") != 1 or set("{}") & set(text.replace("{ref}", "")):
+        raise vol.Invalid("expected a text with {ref} once (the alert's reference), or false")
+    return text
+
+
+ACKNOWLEDGE_SCHEMA = vol.Schema(
+    {
+        vol.Optional("hint", default=DEFAULT_ACK_HINT): _hint,
+        vol.Optional("window", default=86400.0): vol.All(duration, vol.Range(min=1)),
+        vol.Optional("repeat"): vol.Any(None, REPEAT_SCHEMA),
+        vol.Optional("escalate"): vol.Any(None, ESCALATE_SCHEMA),
+    }
+)
+
+
+def _acknowledge(value: object) -> dict[str, Any] | None:
+    """`true` (the defaults), `false`, or the settings."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        value = {}
+    if not isinstance(value, dict):
+        raise vol.Invalid("expected true, false or a mapping (hint, window, repeat, escalate)")
+    checked: dict[str, Any] = ACKNOWLEDGE_SCHEMA(value)
+    return checked
+
+
 ROUTE_SCHEMA = vol.Schema(
     {
         vol.Optional("name"): _name,
@@ -244,6 +319,7 @@ ROUTE_SCHEMA = vol.Schema(
         ),
         vol.Optional("digest"): vol.Any(None, DIGEST_SCHEMA),
         vol.Optional("options", default={}): _options,
+        vol.Optional("acknowledge"): _acknowledge,
     }
 )
 
@@ -260,6 +336,25 @@ STATUS_SCHEMA = vol.Schema(
     }
 )
 
+LISTENER_SCHEMA = vol.Schema(
+    {
+        vol.Optional("enabled", default=False): bool,
+        vol.Optional("host", default="127.0.0.1"): _text,
+        # 0: a free port the system picks (tests); the log says which.
+        vol.Optional("port", default=8765): vol.All(_strict_int, vol.Range(min=0, max=65535)),
+        vol.Optional("path_secret"): _path_secret,
+        vol.Optional("path_secret_file"): _SECRET_FILE,
+        vol.Optional("username"): _TEXT_OR_NONE,
+        vol.Optional("password"): _TEXT_OR_NONE,
+        vol.Optional("password_file"): _SECRET_FILE,
+        vol.Optional("max_body_bytes", default=MAX_CALLBACK_BYTES): vol.All(
+            _strict_int, vol.Range(min=1024, max=MAX_CALLBACK_BYTES)
+        ),
+        vol.Optional("publish_unknown_senders", default=False): bool,
+        vol.Optional("dead_letter_undelivered", default=True): bool,
+    }
+)
+
 RELAY_SCHEMA = vol.Schema(
     {
         vol.Optional("mqtt", default={}): MQTT_SCHEMA,
@@ -267,6 +362,7 @@ RELAY_SCHEMA = vol.Schema(
         vol.Optional("queue", default={}): QUEUE_SCHEMA,
         vol.Optional("limits", default={}): LIMITS_SCHEMA,
         vol.Optional("status", default={}): STATUS_SCHEMA,
+        vol.Optional("listener", default={}): LISTENER_SCHEMA,
         vol.Optional("contacts", default={}): vol.Any(None, {_name: _text}),
         vol.Optional("groups", default={}): vol.Any(None, {_name: [_text]}),
         vol.Optional("allowlist", default=[]): vol.Any(None, [_text]),

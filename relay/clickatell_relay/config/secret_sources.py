@@ -31,9 +31,17 @@ ENV_OVERRIDES: Final = {
     ("clickatell", "api_id"): "CLICKATELL_API_ID",
     ("mqtt", "username"): "RELAY_MQTT_USERNAME",
     ("mqtt", "password"): "RELAY_MQTT_PASSWORD",
+    ("listener", "path_secret"): "RELAY_LISTENER_PATH_SECRET",
+    ("listener", "password"): "RELAY_LISTENER_PASSWORD",
 }
 # The secrets that may be read from a file named by `<key>_file`.
-SECRET_FILES: Final = (("clickatell", "api_key"), ("clickatell", "password"), ("mqtt", "password"))
+SECRET_FILES: Final = (
+    ("clickatell", "api_key"),
+    ("clickatell", "password"),
+    ("mqtt", "password"),
+    ("listener", "path_secret"),
+    ("listener", "password"),
+)
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

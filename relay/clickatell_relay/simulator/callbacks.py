@@ -400,7 +400,7 @@ class Callbacks:
             "%s callback %s to %s, attempt %d: %s",
             push.kind,
             push.message_id,
-            shown,
+            push.url.origin(),  # a path may be a secret: a webhook ID, a listener's path secret
             attempt,
             status or error,
         )
