@@ -25,7 +25,7 @@ def start(*args: str, environ: dict[str, str]) -> tuple[subprocess.Popen[str], s
     )
     assert process.stdout is not None
     shown = ""
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # generous: a loaded 2-core machine starts Python slowly
     while "listening" not in shown and time.monotonic() < deadline:
         shown += process.stdout.readline()
     return process, shown
@@ -33,7 +33,7 @@ def start(*args: str, environ: dict[str, str]) -> tuple[subprocess.Popen[str], s
 
 def stop(process: subprocess.Popen[str]) -> str:
     process.send_signal(signal.SIGINT)
-    rest, _ = process.communicate(timeout=10)
+    rest, _ = process.communicate(timeout=60)
     return rest
 
 
