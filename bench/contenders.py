@@ -25,7 +25,16 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from bench.common import API_KEY, REPO, STATUS_PREFIX, Daemon, relay_command, relay_config, running
+from bench.common import (
+    API_KEY,
+    REPO,
+    STATUS_PREFIX,
+    Daemon,
+    relay_command,
+    relay_config,
+    relay_environment,
+    running,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -138,6 +147,19 @@ class Relay(Contender):
             **{name: dict(values) for name, values in self.sections.items()},
         )
         return relay_command(config)
+
+    def daemon(
+        self,
+        directory: Path,
+        routing: Routing,
+        pinning: Pinning,
+        *,
+        strace_output: Path | None = None,
+    ) -> Daemon:
+        """Its process, with the environment the shipped systemd unit gives it."""
+        daemon = super().daemon(directory, routing, pinning, strace_output=strace_output)
+        daemon.env.update(relay_environment())
+        return daemon
 
     def taken(self, directory: Path, local: LocalBroker) -> Callable[[], int]:  # noqa: ARG002
         """The queue's `received` counter, committed with the alerts it counts."""

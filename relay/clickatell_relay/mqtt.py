@@ -74,6 +74,7 @@ MISC_INTERVAL: Final = 1.0
 # Beside the payload a PUBLISH carries its topic (up to 64 KiB), a packet ID and
 # properties: room for all of that, so only the payload decides.
 PACKET_HEADROOM: Final = 65_536 + 1_024
+MAX_RECEIVE_MAXIMUM: Final = 65_535  # MQTT 5's largest (and default) Receive Maximum
 _CLOSED: Final = object()
 T = TypeVar("T")
 
@@ -128,9 +129,17 @@ class MqttConnection:
         *,
         will: Will | None = None,
         client_id: str | None = None,
+        receive_maximum: int | None = None,
     ) -> None:
-        """Prepare the client; nothing touches the network until `connect`."""
+        """Prepare the client; nothing touches the network until `connect`.
+
+        `receive_maximum` (MQTT 5): QoS 1 messages the broker may send before
+        we acknowledge them; unset, 65,535, as many as the broker holds, all
+        in memory while they wait for their commit. (MQTT 3.1.1 has no such
+        setting: mosquitto's `max_inflight_messages`, 20 by default, bounds it.)
+        """
         self._config = config
+        self._receive_maximum = receive_maximum
         self.id = next(_connection_ids)
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -184,6 +193,8 @@ class MqttConnection:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = int(config.session_expiry)
             properties.MaximumPacketSize = max_packet_size(config.max_payload_bytes)
+            if self._receive_maximum is not None:
+                properties.ReceiveMaximum = self._receive_maximum
             connect = functools.partial(
                 self._client.connect,
                 config.host,

@@ -40,7 +40,7 @@ from .dispatch import (
     digest_group_key,
     new_client_message_id,
 )
-from .mqtt import IncomingMessage, MqttConnection, MqttError, Will
+from .mqtt import MAX_RECEIVE_MAXIMUM, IncomingMessage, MqttConnection, MqttError, Will
 from .payload import Alert, Reason, Rejection, parse_payload
 from .routing import Router
 from .status import OFFLINE, ONLINE, Health, discovery_messages, status_payload
@@ -282,8 +282,11 @@ class Relay:
         mqtt = self.config.mqtt
         backoff = Backoff(mqtt.reconnect_min_delay, mqtt.reconnect_max_delay)
         will = Will(topic=mqtt.availability_topic, payload=OFFLINE, qos=1, retain=True)
+        # Unacknowledged alerts held in memory: the burst being committed and the
+        # next one gathering meanwhile, no more (a backlog stays at the broker).
+        in_flight = min(2 * self.config.queue.max_burst, MAX_RECEIVE_MAXIMUM)
         while not stop.is_set():
-            connection = MqttConnection(mqtt, will=will)
+            connection = MqttConnection(mqtt, will=will, receive_maximum=in_flight)
             try:
                 await connection.connect()
             except MqttError as error:

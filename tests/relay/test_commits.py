@@ -94,6 +94,32 @@ async def test_an_alert_is_acknowledged_only_once_its_commit_is_done(
     assert commits_at_ack == [before + 1]
 
 
+async def test_alerts_held_unacknowledged_are_bounded_by_two_bursts(
+    broker: LocalBroker,
+    simulator: Simulator,
+    make_config: ConfigFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # MQTT 5's Receive Maximum, 2 x max_burst: the burst being committed and the
+    # next, no more in memory; the rest of a backlog waits at the broker.
+    config = make_config(queue={"max_burst": 2})
+    async with running(config) as relay, mqtt_client(config) as client:
+        calls = store_calls(relay, monkeypatch)
+        connection = relay.connection
+        assert connection is not None
+        with commits_blocked(config.queue.path):
+            await client.publish("alerts/a", "first")
+            await until(lambda: "commit_burst" in calls)  # taken alone, its commit waits
+            for index in range(9):
+                await client.publish("alerts/a", f"then {index}")
+            # The broker queued its copies before each PUBACK above; our own round
+            # trip comes back after all it sent us: nothing more is on its way.
+            await connection.publish("barrier/relay", "x", qos=1, timeout=10)
+            assert waiting(relay) == 3  # 4 unacknowledged: the one in its commit, 3 read
+        await until(lambda: relay.bursts == 6)  # the first; then 2 at a time
+        assert (await relay.status())["received"] == 10
+
+
 async def test_the_opt_in_linger_gathers_what_arrives_within_it(
     broker: LocalBroker, simulator: Simulator, make_config: ConfigFactory
 ) -> None:

@@ -80,6 +80,17 @@ def unit_settings(unit: Path) -> dict[str, str]:
     return settings
 
 
+def unit_environment(unit: Path) -> dict[str, str]:
+    """The unit's Environment= lines (unquoted NAME=value pairs, as the unit writes them)."""
+    pairs: dict[str, str] = {}
+    for line in unit.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Environment="):
+            for word in line.removeprefix("Environment=").split():
+                name, _, value = word.partition("=")
+                pairs[name] = value
+    return pairs
+
+
 def environment_file(path: Path) -> dict[str, str]:
     """What systemd's EnvironmentFile= makes of the simple lines the guide asks for."""
     pairs = (
@@ -153,7 +164,10 @@ async def start_unit(machine: Machine, unit: Path, log: Path) -> asyncio.subproc
     config = f"{machine.root}/etc/clickatell-relay/relay.yaml"
     assert settings["ExecStart"] == f"{command} run --config {config}"
     assert settings["ExecStartPre"] == f"{command} check-config --config {config}"
-    environ = environment_file(Path(settings["EnvironmentFile"].removeprefix("-")))
+    environ = {
+        **unit_environment(unit),
+        **environment_file(Path(settings["EnvironmentFile"].removeprefix("-"))),
+    }
     state = machine.path("/var/lib/" + settings["StateDirectory"])
     state.mkdir(parents=True, mode=0o700)  # StateDirectory=
     check = await asyncio.create_subprocess_exec(

@@ -13,11 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from http import HTTPStatus
-from typing import Any, ClassVar, Final
-from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..codes import api_error, normalize_code
 from ..const import ApiFlavour, ContentFormat, Operation
@@ -36,6 +32,9 @@ from ..models import (
     SendOptions,
     StopResult,
 )
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 # API answers are a few levels deep; a deeper one is hostile or broken.
 MAX_NESTING: Final = 32
@@ -185,6 +184,13 @@ def xml_root(text: str | bytes) -> Element:
 
     ValueError naming what is wrong otherwise.
     """
+    # XML is the exception (JSON is every API's default): its parsers are
+    # imported when first needed, not by everyone who imports the client.
+    from xml.etree.ElementTree import Element, ParseError  # noqa: PLC0415
+
+    from defusedxml import DefusedXmlException  # noqa: PLC0415
+    from defusedxml.ElementTree import fromstring  # noqa: PLC0415
+
     try:
         root = fromstring(text)
     except (ParseError, DefusedXmlException, ValueError):
@@ -439,6 +445,8 @@ def xml_body(path: Sequence[str], fields: Mapping[str, Any]) -> str:
 
     A list value repeats its element (one `<to>` per recipient).
     """
+    from xml.etree.ElementTree import Element, SubElement, tostring  # noqa: PLC0415 - as xml_root
+
     root = parent = Element(path[0])
     for tag in path[1:]:
         parent = SubElement(parent, tag)
