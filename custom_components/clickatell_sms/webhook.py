@@ -17,11 +17,10 @@ entry's `MessageTracker`, answer. Clickatell retries anything but a 2xx, so
 Refusals are logged at debug level, and never with what the request held.
 """
 
-import hmac
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
-from aiohttp import BasicAuth, hdrs, web
+from aiohttp import hdrs, web
 from homeassistant.components import webhook
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
@@ -32,6 +31,7 @@ from .aioclickatell import (
     ApiFlavour,
     ClickatellInvalidCallbackError,
     DeliveryStatus,
+    callback_authorized,
     parse_callback,
 )
 from .const import (
@@ -148,17 +148,7 @@ def _authorized(options: Mapping[str, Any], header: str | None) -> bool:
     """Whether the request carries the basic authentication the options ask for, if any."""
     if not (username := options.get(CONF_CALLBACK_USERNAME)):
         return True
-    if header is None:
-        return False
-    try:
-        given = BasicAuth.decode(header, encoding="utf-8")
-    except ValueError:
-        return False
-    password: str = options.get(CONF_CALLBACK_PASSWORD, "")
-    # Both compared, always: the time taken says nothing about which was wrong.
-    return hmac.compare_digest(given.login.encode(), username.encode()) & hmac.compare_digest(
-        given.password.encode(), password.encode()
-    )
+    return callback_authorized(header, username, options.get(CONF_CALLBACK_PASSWORD, ""))
 
 
 async def _read_body(request: web.Request | MockRequest) -> bytes | None:

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
-from aiohttp import BasicAuth, hdrs, web
+from aiohttp import hdrs, web
 
 from aioclickatell import (
     ApiFlavour,
@@ -46,6 +46,7 @@ from aioclickatell import (
     DeliveryStatus,
     InboundMessage,
     MessageStatus,
+    callback_authorized,
     parse_callback,
 )
 
@@ -174,16 +175,7 @@ class CallbackListener:
         username, password = self._listener.username, self._listener.password
         if not username or not password:
             return True
-        if header is None:
-            return False
-        try:
-            given = BasicAuth.decode(header, encoding="utf-8")
-        except ValueError:
-            return False
-        # Both compared, always: the time taken says nothing about which was wrong.
-        return hmac.compare_digest(given.login.encode(), username.encode()) & hmac.compare_digest(
-            given.password.encode(), password.encode()
-        )
+        return callback_authorized(header, username, password)
 
     async def _read_body(self, request: web.Request) -> bytes | None:
         """The body, or None if it is over the limit (no more is read)."""

@@ -5,7 +5,7 @@ the same files, as a top-level package of the relay's wheel. Imports inside it
 are relative so both can load it.
 """
 
-from .callbacks import parse_callback
+from .callbacks import callback_authorized, parse_callback
 from .client import ClickatellClient
 from .const import (
     DEFAULT_MAX_BATCH_SIZE,
@@ -92,6 +92,7 @@ __all__ = [
     "SendOptions",
     "SendResult",
     "StopResult",
+    "callback_authorized",
     "e164",
     "is_gsm7",
     "normalize_number",

@@ -26,11 +26,14 @@ flavour, are in docs/api-contract.md:
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
+
+from aiohttp import BasicAuth
 
 from . import statuses
 from .const import MAX_CALLBACK_BYTES, ApiFlavour
@@ -375,3 +378,20 @@ def _platform_reply(api: ApiFlavour, fields: Fields) -> InboundMessage:
 
 
 __all__ = ["invalid_callback", "parse_callback"]
+
+
+def callback_authorized(header: str | None, username: str, password: str) -> bool:
+    """Whether an Authorization header carries the basic auth a callback URL was given.
+
+    Clickatell calls `https://user:password@host/...` as HTTP basic authentication.
+    """
+    if header is None:
+        return False
+    try:
+        given = BasicAuth.decode(header, encoding="utf-8")
+    except ValueError:
+        return False
+    # Both compared, always: the time taken says nothing about which was wrong.
+    return hmac.compare_digest(given.login.encode(), username.encode()) & hmac.compare_digest(
+        given.password.encode(), password.encode()
+    )
