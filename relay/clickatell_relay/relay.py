@@ -202,44 +202,20 @@ class Relay:
         mqtt, limits = config.mqtt, config.limits
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(
-                    self._keep_running(
-                        "dispatch",
-                        self.dispatcher.run,
-                        stop,
-                        Backoff(limits.backoff_initial, limits.backoff_max),
-                    ),
-                    name="dispatch",
-                )
+
+                def keep_running(
+                    name: str, task: Callable[[asyncio.Event], Awaitable[None]], backoff: Backoff
+                ) -> None:
+                    group.create_task(self._keep_running(name, task, stop, backoff), name=name)
+
+                faults = (limits.backoff_initial, limits.backoff_max)
+                keep_running("dispatch", self.dispatcher.run, Backoff(*faults))
                 if self.acks.enabled:
-                    group.create_task(
-                        self._keep_running(
-                            "acks",
-                            self.acks.run,
-                            stop,
-                            Backoff(limits.backoff_initial, limits.backoff_max),
-                        ),
-                        name="acks",
-                    )
+                    keep_running("acks", self.acks.run, Backoff(*faults))
                 if self.listener is not None:
-                    group.create_task(
-                        self._keep_running(
-                            "listener",
-                            self.listener.run,
-                            stop,
-                            Backoff(limits.backoff_initial, limits.backoff_max),
-                        ),
-                        name="listener",
-                    )
-                group.create_task(
-                    self._keep_running(
-                        "mqtt",
-                        self._supervise,
-                        stop,
-                        Backoff(mqtt.reconnect_min_delay, mqtt.reconnect_max_delay),
-                    ),
-                    name="mqtt",
-                )
+                    keep_running("listener", self.listener.run, Backoff(*faults))
+                reconnects = (mqtt.reconnect_min_delay, mqtt.reconnect_max_delay)
+                keep_running("mqtt", self._supervise, Backoff(*reconnects))
         finally:
             await self.client.close()
             await self.store.call(self.store.close)
