@@ -116,6 +116,8 @@ async def test_a_balance_in_a_currency_is_money(
     """Monetary, in the API's currency, with the one state class Home Assistant allows."""
     [(topic, payload)] = IN_CURRENCY
     async_fire_mqtt_message(hass, topic, payload, retain=True)
+    # The mock broker keeps no retained messages: the entity must subscribe first.
+    await hass.async_block_till_done()
     async_fire_mqtt_message(hass, CONFIG.mqtt.availability_topic, "online", retain=True)
     async_fire_mqtt_message(hass, CONFIG.mqtt.status_topic, json.dumps({"balance": 300.5}))
     await hass.async_block_till_done()
