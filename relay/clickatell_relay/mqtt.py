@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -44,8 +45,6 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 if TYPE_CHECKING:
-    import socket
-
     from paho.mqtt.reasoncodes import ReasonCode
 
     from .config import MqttConfig
@@ -74,6 +73,7 @@ MISC_INTERVAL: Final = 1.0
 # Beside the payload a PUBLISH carries its topic (up to 64 KiB), a packet ID and
 # properties: room for all of that, so only the payload decides.
 PACKET_HEADROOM: Final = 65_536 + 1_024
+QUICKACK: Final = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 MAX_RECEIVE_MAXIMUM: Final = 65_535  # MQTT 5's largest (and default) Receive Maximum
 _CLOSED: Final = object()
 T = TypeVar("T")
@@ -491,6 +491,11 @@ class MqttConnection:
             self._loop.call_soon_threadsafe(callback, *args)
 
     def _on_socket_open(self, _client: paho.Client, _userdata: object, sock: Any) -> None:  # noqa: ANN401
+        # paho leaves Nagle's algorithm on: a packet written while the previous one
+        # is unacknowledged (a PUBACK just sent) waited for the peer's delayed ACK,
+        # up to 40 ms on Linux. MQTT packets are whole messages: send each at once.
+        with contextlib.suppress(AttributeError, OSError):  # a websocket wrapper, a closed socket
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._in_loop(self._watch_socket, sock)
 
     def _on_socket_close(self, _client: paho.Client, _userdata: object, _sock: Any) -> None:  # noqa: ANN401
@@ -511,9 +516,19 @@ class MqttConnection:
         if self._closed.done():
             return
         self._socket = sock
-        self._loop.add_reader(sock, self._client.loop_read)
+        self._loop.add_reader(sock, self._readable, sock)
         if self._misc_task is None:
             self._misc_task = self._loop.create_task(self._misc(), name="mqtt-misc")
+
+    def _readable(self, sock: socket.socket) -> None:
+        self._client.loop_read()
+        if QUICKACK is not None:
+            # Acknowledge what was read now. Brokers leave Nagle's algorithm on
+            # (mosquitto's `set_tcp_nodelay false`): after a packet we answer
+            # nothing to (a PUBACK, a PINGRESP), the broker held the next alert
+            # until our delayed ACK, up to 40 ms later.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
 
     def _watch_writable(self, sock: socket.socket) -> None:
         if self._socket is sock and not self._closed.done():
