@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import compileall
 import contextlib
+import gc
 import json
 import math
 import os
@@ -39,6 +40,8 @@ REPO: Final = Path(__file__).resolve().parents[1]
 RELAY_PACKAGE: Final = REPO / "relay" / "clickatell_relay"
 CLIENT_PACKAGE: Final = REPO / "custom_components" / "clickatell_sms" / "aioclickatell"
 UNIT: Final = RELAY_PACKAGE / "install" / "clickatell-relay.service"
+# scripts/bench installs the relay's wheel here, as relay/README.md has users do.
+INSTALLED_RELAY: Final = REPO / ".cache" / "bench" / "relay" / "bin" / "python"
 API_KEY: Final = "bench-api-key-Qm27"
 STATUS_PREFIX: Final = "relay"
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
@@ -160,6 +163,23 @@ async def simulator(messages_per_second: float | None = None) -> AsyncIterator[S
         yield sim
     finally:
         await sim.stop()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """This process's garbage collector off while it timestamps publishes and accepts.
+
+    The publisher and the simulator share this process: a full collection
+    here (tens of milliseconds once the simulator holds thousands of
+    messages) landed between an alert's publish and its accept, and counted
+    as the contender's latency.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def send_requests(sim: Simulator) -> list[Any]:
@@ -332,20 +352,28 @@ def running(daemon: Daemon) -> Iterator[Daemon]:
         daemon.stop()
 
 
+def relay_python() -> str:
+    """The relay as installed from its wheel (scripts/bench makes it); else this checkout's.
+
+    The checkout's is .venv's: its editable-install finder and coverage hook
+    cost about 1 MiB of RSS, and its modules are compiled here, as pip
+    compiles them at install (without __pycache__ every start compiles them
+    again, about 1 MiB more).
+    """
+    if INSTALLED_RELAY.exists():
+        return str(INSTALLED_RELAY)
+    for package in (RELAY_PACKAGE, CLIENT_PACKAGE):
+        compileall.compile_dir(package, quiet=1)
+    return sys.executable
+
+
 def relay_command(config_path: Path) -> list[str]:
     """`python -m clickatell_relay run` with this configuration."""
-    return [sys.executable, "-m", "clickatell_relay", "run", "--config", str(config_path)]
+    return [relay_python(), "-m", "clickatell_relay", "run", "--config", str(config_path)]
 
 
 def relay_environment() -> dict[str, str]:
-    """What the relay runs with as installed: the shipped unit's `Environment=` lines.
-
-    And its modules compiled, as pip compiles them at install: otherwise, in a
-    tree without __pycache__ (or with PYTHONDONTWRITEBYTECODE set), every start
-    compiles them again, which costs about 1 MiB of peak RSS.
-    """
-    for package in (RELAY_PACKAGE, CLIENT_PACKAGE):
-        compileall.compile_dir(package, quiet=1)
+    """What the relay runs with as installed: the shipped unit's `Environment=` lines."""
     environment: dict[str, str] = {}
     for line in UNIT.read_text(encoding="utf-8").splitlines():
         if line.startswith("Environment="):

@@ -41,6 +41,7 @@ from bench.common import (
     Report,
     accepted_count,
     broker,
+    collector_paused,
     fmt_seconds,
     mqtt_client,
     number,
@@ -94,9 +95,10 @@ async def _one_alert(
     """Publish one alert to g<size>; requests and wall time until all are accepted."""
     sim.reset()
     text = f"Fan-out test to {size} ({label})"
-    started_at = time.time()
-    await client.publish(f"fanout/g{size}", text)
-    complete = await wait_until(lambda: accepted_count(sim) >= size, within, step=0.01)
+    with collector_paused():
+        started_at = time.time()
+        await client.publish(f"fanout/g{size}", text)
+        complete = await wait_until(lambda: accepted_count(sim) >= size, within, step=0.01)
     last = max((message.received_at.timestamp() for message in sim.messages), default=started_at)
     requests = send_requests(sim)
     times = [request.time.timestamp() for request in requests]
