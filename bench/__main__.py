@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, Pinning, Report, pin
+from bench.common import REPO, Pinning, Report, pin, relay_python
 from bench.contenders import Mqttwarn
 
 BENCHMARKS = ("ingest", "delivery", "fanout", "loss", "drain", "integration")
@@ -59,6 +59,7 @@ def _machine(pinning: Pinning) -> dict[str, Any]:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
+        "relay_python": os.path.relpath(relay_python(), REPO),
         "mosquitto": banner[0] if banner else None,
         "apprise": _version("apprise"),
         "mqttwarn_virtualenv": Mqttwarn.versions(),
@@ -122,6 +123,7 @@ def main() -> int:
     mode = "quick" if args.quick else "full"
     print(f"\nBenchmarks ({mode}, {when}, {seconds / 60:.1f} min)")
     print(f"{machine['cpu']}, {machine['cores']} cores; {pinning.note}.")
+    print(f"The relay runs as {machine['relay_python']} -m clickatell_relay run.")
     load_start, load_end = machine["load_average_at_start"][0], machine["load_average_at_end"][0]
     print(f"Load average (1 min) {load_start:.2f} at start, {load_end:.2f} at end.\n")
     print(_table(reports))
