@@ -50,8 +50,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, ParamSpec
 
-from aiolimiter import AsyncLimiter
-
 from aioclickatell import (
     ApiFlavour,
     ClickatellAuthenticationError,
@@ -70,6 +68,7 @@ from aioclickatell import (
 )
 
 from .payload import Reason
+from .ratelimit import RateLimiter
 from .store import Batch, DigestItem, NewDeadLetter, NewSms, Store
 
 if TYPE_CHECKING:
@@ -214,8 +213,8 @@ class Dispatcher:
             ApiFlavour.HTTP,
         )
         self._routes: dict[str, RouteConfig] = {route.name: route for route in config.routes}
-        self._requests = AsyncLimiter(self._limits.requests_per_second, 1)
-        self._messages = AsyncLimiter(self._limits.messages_per_second, 1)
+        self._requests = RateLimiter(self._limits.requests_per_second)
+        self._messages = RateLimiter(self._limits.messages_per_second)
         self._message_chunk = max(1, int(self._limits.messages_per_second))
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
