@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import importlib.metadata
 import json
 import os
 import platform
@@ -25,18 +24,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, Pinning, Report, pin, relay_python
-from bench.contenders import Mqttwarn
+from bench.common import (
+    INSTALLED_RELAY,
+    MQTTWARN_PYTHON,
+    NAIVE_PYTHON,
+    REPO,
+    Pinning,
+    Report,
+    pin,
+    relay_python,
+    versions,
+)
 
 BENCHMARKS = ("ingest", "delivery", "fanout", "loss", "drain", "integration")
 DEFAULT_OUTPUT = REPO / "bench" / "results" / "latest.json"
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _machine(pinning: Pinning) -> dict[str, Any]:
@@ -61,10 +62,9 @@ def _machine(pinning: Pinning) -> dict[str, Any]:
         "python": platform.python_version(),
         "relay_python": os.path.relpath(relay_python(), REPO),
         "mosquitto": banner[0] if banner else None,
-        "apprise": _version("apprise"),
-        "mqttwarn_virtualenv": Mqttwarn.versions(),
-        "paho_mqtt": _version("paho-mqtt"),
-        "aiohttp": _version("aiohttp"),
+        "relay_virtualenv": versions(INSTALLED_RELAY, ("aiohttp", "paho-mqtt")),
+        "mqttwarn_virtualenv": versions(MQTTWARN_PYTHON, ("mqttwarn", "apprise", "paho-mqtt")),
+        "naive_virtualenv": versions(NAIVE_PYTHON, ("apprise", "requests", "paho-mqtt")),
         "pinning": pinning.note,
         "load_average_at_start": os.getloadavg(),
     }

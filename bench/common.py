@@ -40,8 +40,31 @@ REPO: Final = Path(__file__).resolve().parents[1]
 RELAY_PACKAGE: Final = REPO / "relay" / "clickatell_relay"
 CLIENT_PACKAGE: Final = REPO / "custom_components" / "clickatell_sms" / "aioclickatell"
 UNIT: Final = RELAY_PACKAGE / "install" / "clickatell-relay.service"
-# scripts/bench installs the relay's wheel here, as relay/README.md has users do.
-INSTALLED_RELAY: Final = REPO / ".cache" / "bench" / "relay" / "bin" / "python"
+# scripts/bench makes a virtualenv per contender here, from the Pi's interpreter
+# where the machine has it: the relay's wheel, as relay/README.md has users
+# install it; mqttwarn; the naive loop's packages.
+VENVS: Final = REPO / ".cache" / "bench"
+INSTALLED_RELAY: Final = VENVS / "relay" / "bin" / "python"
+NAIVE_PYTHON: Final = VENVS / "naive" / "bin" / "python"
+MQTTWARN_PYTHON: Final = VENVS / "mqttwarn" / "bin" / "python"
+
+
+def versions(python: Path, packages: Iterable[str]) -> dict[str, str] | None:
+    """The interpreter's version and the packages' in a virtualenv; None without it."""
+    if not python.exists():
+        return None
+    script = (
+        "import importlib.metadata as m, json, platform, sys;"
+        "print(json.dumps({'python': platform.python_version(),"
+        " **{p: m.version(p) for p in sys.argv[1:]}}))"
+    )
+    result = subprocess.run(  # noqa: S603 - our interpreter, our script
+        [python, "-c", script, *packages], capture_output=True, text=True, check=True
+    )
+    found: dict[str, str] = json.loads(result.stdout)
+    return found
+
+
 API_KEY: Final = "bench-api-key-Qm27"
 STATUS_PREFIX: Final = "relay"
 CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")

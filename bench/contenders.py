@@ -19,14 +19,15 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import subprocess
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from bench.common import (
     API_KEY,
+    MQTTWARN_PYTHON,
+    NAIVE_PYTHON,
     REPO,
     STATUS_PREFIX,
     Daemon,
@@ -42,9 +43,6 @@ if TYPE_CHECKING:
 
     from bench.common import Mqtt, Pinning
     from clickatell_relay.broker import LocalBroker
-
-# scripts/bench makes this virtualenv: mqttwarn 0.36 needs paho-mqtt < 2 and apprise < 2.
-MQTTWARN_PYTHON: Final = REPO / ".cache" / "bench" / "mqttwarn" / "bin" / "python"
 
 
 @dataclass(frozen=True)
@@ -198,21 +196,6 @@ class Mqttwarn(Contender):
         """Whether scripts/bench has made mqttwarn's virtualenv."""
         return MQTTWARN_PYTHON.exists()
 
-    @staticmethod
-    def versions() -> dict[str, str] | None:
-        """mqttwarn, Apprise and paho-mqtt in mqttwarn's virtualenv."""
-        if not Mqttwarn.installed():
-            return None
-        script = (
-            "import importlib.metadata as m, json;"
-            "print(json.dumps({p: m.version(p) for p in ('mqttwarn', 'apprise', 'paho-mqtt')}))"
-        )
-        result = subprocess.run(  # noqa: S603 - our interpreter, our script
-            [MQTTWARN_PYTHON, "-c", script], capture_output=True, text=True, check=True
-        )
-        versions: dict[str, str] = json.loads(result.stdout)
-        return versions
-
     def command(self, directory: Path, routing: Routing) -> list[str]:
         """mqttwarn.ini: one Apprise target and one topic section per topic filter."""
         targets = {_slug(topic): list(numbers) for topic, numbers in routing.routes.items()}
@@ -268,7 +251,7 @@ class Naive(Contender):
         }
         config.write_text(json.dumps(document), encoding="utf-8")
         return [
-            sys.executable,
+            str(NAIVE_PYTHON) if NAIVE_PYTHON.exists() else sys.executable,
             str(REPO / "bench" / "naive.py"),
             *("--config", str(config), "--name", self.key, "--mode", self.mode),
             *(() if self.throttle is None else ("--throttle", str(self.throttle))),

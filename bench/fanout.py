@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.common import (
+    NAIVE_PYTHON,
     Report,
     accepted_count,
     broker,
@@ -82,7 +83,7 @@ def contenders(*, quick: bool) -> list[Contender]:
     if Mqttwarn.installed():
         found.append(Mqttwarn(label="mqttwarn, its Apprise service (throttle 0)"))
     found.append(Naive("naive_post", "naive loop, one POST per recipient", mode="post"))
-    if importlib.util.find_spec("apprise") is not None:
+    if NAIVE_PYTHON.exists() or importlib.util.find_spec("apprise") is not None:
         found.append(Naive("apprise_throttle_0", "Apprise, throttle set to 0", "apprise", 0))
         if not quick:  # 50 s for 10 recipients
             found.append(Naive(APPRISE_SHIPPED, "Apprise as shipped (5.5 s throttle)", "apprise"))
